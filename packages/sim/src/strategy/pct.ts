@@ -1,0 +1,91 @@
+/**
+ * PCT, probabilistic concurrency testing (Burckhardt, Kothari, Musuvathi, Nagarakatte,
+ * ASPLOS 2010). Threads get random distinct priorities d..d+n-1; d-1 change points are drawn
+ * uniformly in [1, k]; the runnable thread of highest priority always runs, and when step
+ * k_i is reached the running thread drops to priority i. Any bug of depth d is found by one
+ * execution with probability at least 1/(n·k^(d-1)).
+ *
+ * n and k are not known in advance: k starts at `expectedSteps` and both are updated to the
+ * largest values observed, so the reported bound is the one the last executions achieved.
+ */
+import type { ExecutionOutcome } from "../execution.ts";
+import { deriveSeed, makeRng, type Rng } from "../rng.ts";
+import type { Strategy, StrategyReport } from "./strategy.ts";
+
+export class PctStrategy implements Strategy {
+  readonly name = "pct";
+  seed = 0;
+  private rng: Rng = makeRng(0);
+  private priorities = new Map<number, number>();
+  private changePoints: number[] = [];
+  private nextChange = 0;
+  private lastChosen = -1;
+  private maxThreads = 1;
+  private maxSteps: number;
+
+  constructor(
+    private readonly baseSeed: number,
+    private readonly depth: number,
+    expectedSteps = 100,
+  ) {
+    if (!Number.isInteger(depth) || depth < 1)
+      throw new Error(`pct: depth must be a positive integer, got ${depth}`);
+    this.maxSteps = Math.max(1, expectedSteps);
+  }
+
+  beginExecution(index: number): boolean {
+    this.seed = deriveSeed(this.baseSeed, index);
+    this.rng = makeRng(this.seed);
+    this.priorities = new Map();
+    const points = new Set<number>();
+    const k = this.maxSteps;
+    while (points.size < Math.min(this.depth - 1, k)) points.add(this.rng.int(1, k));
+    this.changePoints = [...points].sort((a, b) => a - b);
+    this.nextChange = 0;
+    this.lastChosen = -1;
+    return true;
+  }
+
+  private priority(id: number): number {
+    let p = this.priorities.get(id);
+    if (p === undefined) {
+      // Distinct values above every change-point priority: a random permutation, drawn lazily.
+      do p = this.depth + this.rng.int(0, 1 << 30);
+      while ([...this.priorities.values()].includes(p));
+      this.priorities.set(id, p);
+    }
+    return p;
+  }
+
+  pickThread(enabled: readonly number[], current: number, step: number): number {
+    while (this.nextChange < this.changePoints.length && this.changePoints[this.nextChange]! <= step) {
+      const victim = current !== -1 ? current : this.lastChosen;
+      if (victim !== -1) this.priorities.set(victim, this.nextChange + 1);
+      this.nextChange++;
+    }
+    let best = enabled[0]!;
+    for (const id of enabled) if (this.priority(id) > this.priority(best)) best = id;
+    this.lastChosen = best;
+    return best;
+  }
+
+  pickData(n: number): number {
+    return this.rng.int(0, n - 1);
+  }
+
+  endExecution(outcome: ExecutionOutcome): void {
+    this.maxSteps = Math.max(this.maxSteps, outcome.steps);
+    this.maxThreads = Math.max(this.maxThreads, this.priorities.size);
+  }
+
+  describe(): StrategyReport {
+    const n = this.maxThreads;
+    const k = this.maxSteps;
+    const d = this.depth;
+    return {
+      name: this.name,
+      params: { seed: this.baseSeed, depth: d },
+      pctBound: { n, k, d, probability: 1 / (n * k ** (d - 1)) },
+    };
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * A simulated thread: an async function that runs only when the scheduler hands it the
+ * turn. Its state is what the scheduler, the deadlock detector and failure snapshots read.
+ */
+import type { Waitable } from "./waitable.ts";
+
+export type ThreadState = "runnable" | "blocked" | "done";
+
+/** Something a thread can hold (locks, lockdep maps); lockdep keys on `lockClass`. */
+export interface Holdable {
+  readonly name: string;
+  readonly lockClass: string;
+}
+
+export class SimThread {
+  state: ThreadState = "runnable";
+  /** Resolves the promise the thread is parked on; set while it waits for the turn. */
+  resume: (() => void) | null = null;
+  /** What it is blocked on, for the wait-for graph and snapshots. */
+  blockedOn: Waitable | null = null;
+  /** Virtual-time deadline of a timed block (wait_event_timeout, msleep). */
+  deadline: number | null = null;
+  /** Set when the deadline, not a wake-up, ended the last block. */
+  timedOut = false;
+  /** Set by a wake-up between prepare_to_wait and schedule (see WaitQueue). */
+  woken = false;
+  /** Locks and lockdep maps held, in acquisition order. */
+  readonly held: Holdable[] = [];
+  /** Spinlocks held: sleeping while > 0 is a bug. */
+  spinDepth = 0;
+  /** Non-blocking regions entered (e.g. a non-blockable invalidation). */
+  readonly nonBlocking: string[] = [];
+  lastOp: string | undefined;
+  /** At a cpu_relax() point: let any other runnable thread go first. */
+  relaxing = false;
+  /** Threads waiting in join(). */
+  readonly joiners: SimThread[] = [];
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+  ) {}
+
+  isAtomic(): boolean {
+    return this.spinDepth > 0 || this.nonBlocking.length > 0;
+  }
+}
+
+/** What spawn() hands back: a way to wait for the thread and read its fate. */
+export interface ThreadHandle {
+  readonly id: number;
+  readonly name: string;
+  readonly done: boolean;
+  /** Block until the thread has finished. A scheduling point. */
+  join(): Promise<void>;
+}
