@@ -167,7 +167,15 @@ export class Execution {
       }
     }
     if (this.failed !== null) return;
-    this.exitThread(t);
+    try {
+      this.exitThread(t);
+    } catch (e) {
+      // The exit hands the turn on outside any thread body: a strategy error raised there
+      // (exhaustive search's nondeterminism check, an invalid pick) must end the execution,
+      // not escape as an unhandled rejection and leave it hanging.
+      const msg = e instanceof Error ? e.message : String(e);
+      this.recordFailure("exception", `runtime error after thread ${t.name} ended: ${msg}`, t);
+    }
   }
 
   private exitThread(t: SimThread): void {
