@@ -54,8 +54,12 @@ export interface Chooser {
   pickData(n: number, step: number): number;
 }
 
-/** A check run after every step; returns a message when the invariant is broken. */
-export type InvariantCheck = () => string | null;
+/**
+ * A check run after every step: null when the invariant holds, else a message (the failure
+ * takes the check's registered kind) or a kind and message (a check that tells several
+ * kinds apart, like the device oracles).
+ */
+export type InvariantCheck = () => string | { kind: FailureKind; message: string } | null;
 
 export interface ExecutionOptions {
   chooser: Chooser;
@@ -161,9 +165,16 @@ export class Execution {
     } catch (e) {
       if (!(e instanceof ExecutionAborted)) {
         const msg = e instanceof Error ? e.message : String(e);
-        this.recordFailure("exception", `thread ${t.name} threw: ${msg}`, t, {
-          stack: e instanceof Error ? (e.stack ?? "").split("\n").slice(0, 6).join("\n") : undefined,
-        });
+        // An error may name the failure it stands for (a modelled oops is a `kernel-bug`).
+        const kind = (e as { failureKind?: unknown } | null)?.failureKind;
+        this.recordFailure(
+          typeof kind === "string" ? kind : "exception",
+          `thread ${t.name} threw: ${msg}`,
+          t,
+          {
+            stack: e instanceof Error ? (e.stack ?? "").split("\n").slice(0, 6).join("\n") : undefined,
+          },
+        );
       }
     }
     if (this.failed !== null) return;
@@ -245,9 +256,10 @@ export class Execution {
   private complete(): void {
     if (this.finished) return;
     for (const { name, check } of this.exitChecks) {
-      const msg = check();
-      if (msg !== null) {
-        this.recordFailure(name, msg, undefined);
+      const r = check();
+      if (r !== null) {
+        if (typeof r === "string") this.recordFailure(name, r, undefined);
+        else this.recordFailure(r.kind, r.message, undefined);
         return;
       }
     }
@@ -569,9 +581,10 @@ export class Execution {
 
   private runChecks(t: SimThread): void {
     for (const { name, check } of this.checks) {
-      const msg = check();
-      if (msg !== null) {
-        this.recordFailure(name, msg, t);
+      const r = check();
+      if (r !== null) {
+        if (typeof r === "string") this.recordFailure(name, r, t);
+        else this.recordFailure(r.kind, r.message, t);
         return;
       }
     }

@@ -1,0 +1,33 @@
+/**
+ * The OOM reaper: mm/oom_kill.c __oom_reap_task_mm() @5.5. It only trylocks mmap_sem for
+ * read, and for each VMA issues a non-blockable UNMAP start: on -EAGAIN it skips the VMA
+ * (and issues no end); otherwise it zaps and ends. Returns false when a VMA was skipped
+ * (the reaper retries later; the models stop there).
+ */
+import type { MmStruct } from "../mm/mm.ts";
+import {
+  mmuNotifierInvalidateRangeEnd,
+  mmuNotifierInvalidateRangeStartNonblock,
+} from "../notifier/mmu-notifier.ts";
+import { rangeInit } from "../notifier/range.ts";
+import { tlbFinishMmu, zapPteRange } from "./zap.ts";
+
+export async function oomReapTaskMm(mm: MmStruct): Promise<boolean> {
+  const k = mm.kernel;
+  k.ex.trace("call", "__oom_reap_task_mm", mm.name);
+  if (!(await mm.mmapSem.downReadTrylock())) return false;
+  let ret = true;
+  for (const v of [...mm.vmas]) {
+    if (v.flags.shared) continue; // only private anonymous memory is reaped
+    const range = rangeInit(mm, "UNMAP", v.start, v.end);
+    if ((await mmuNotifierInvalidateRangeStartNonblock(range)) !== 0) {
+      ret = false;
+      continue;
+    }
+    const pages = await zapPteRange(mm, v.start, v.end);
+    await mmuNotifierInvalidateRangeEnd(range);
+    tlbFinishMmu(mm, pages);
+  }
+  await mm.mmapSem.upRead();
+  return ret;
+}

@@ -1,0 +1,182 @@
+/**
+ * A device's view of one process's memory: the shadow page table a driver programs (the
+ * GPU VMM of nouveau, the MTT of an mlx5 MR, hfi1's TID entries, a xen grant map, a TTM
+ * binding). Every device access goes through the oracles (reference core.md 6.3):
+ *  - the page must not be freed (use-after-free);
+ *  - the CPU must still map that page at that address (stale-access);
+ *  - a write needs the CPU PTE to be writable (write-after-protect).
+ * The same predicates are checked at rest — whenever the mm has no invalidation between
+ * start and end, every entry must agree with the CPU page table (item 15) — by the check
+ * installDeviceOracles() registers. An entry is judged by the page it points to, not by
+ * how it was made: a mapping that still agrees with the CPU is harmless.
+ *
+ * For interval-notifier variants a mapping may carry the read-side section it came from;
+ * the map is then checked to happen under the user lock, after a false read_retry with
+ * that seq and no set_seq since (item 16, `unsafe-map`).
+ */
+import type { Holdable } from "@mnlab/sim";
+import type { Kernel } from "../kernel.ts";
+import type { MmStruct } from "../mm/mm.ts";
+import { hex, type Page } from "../mm/page.ts";
+import type { MmuIntervalNotifier } from "../notifier/interval-notifier.ts";
+import type { ViolationKind } from "./violations.ts";
+
+/** One shadow PTE. */
+export interface DeviceEntry {
+  readonly addr: number;
+  readonly page: Page;
+  readonly write: boolean;
+  /** Step at which it was programmed. */
+  readonly mappedAt: number;
+}
+
+/** A page as the driver obtained it: an hmm pfn entry, a GUP page, a grant. */
+export interface MappablePage {
+  readonly addr: number;
+  readonly page: Page | null;
+  readonly write: boolean;
+}
+
+/** The read-side section a mapping comes from (interval variants). */
+export interface CollisionSection {
+  notifier: MmuIntervalNotifier;
+  seq: number;
+  /** The user lock the invalidate callback takes around set_seq. */
+  lock: Holdable & { heldBySelf(): boolean };
+}
+
+export type AccessResult = { ok: true; data: number } | { ok: false; fault: "not-mapped" | "read-only" };
+
+export class DeviceMmu {
+  private readonly entries = new Map<number, DeviceEntry>();
+  /** The device context is closed: no entry may remain (end-of-run check). */
+  closed = false;
+
+  constructor(
+    readonly kernel: Kernel,
+    readonly name: string,
+    readonly mm: MmStruct,
+  ) {
+    kernel.devices.push(this);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  entry(addr: number): DeviceEntry | undefined {
+    return this.entries.get(addr);
+  }
+
+  all(): IterableIterator<DeviceEntry> {
+    return this.entries.values();
+  }
+
+  /**
+   * Program shadow PTEs (PFNMAP, MTT write, TID program...). Pages that are not valid are
+   * skipped. `writable: false` maps read-only whatever the CPU PTE allowed.
+   */
+  async map(
+    pages: readonly MappablePage[],
+    opts: { via?: CollisionSection; writable?: boolean } = {},
+  ): Promise<number> {
+    const ex = this.kernel.ex;
+    await ex.point("device_map", this.name, `${pages.length} pages`);
+    if (opts.via !== undefined) this.checkSection(opts.via);
+    let n = 0;
+    for (const p of pages) {
+      if (p.page === null) continue;
+      const write = p.write && opts.writable !== false;
+      this.entries.set(p.addr, { addr: p.addr, page: p.page, write, mappedAt: ex.step });
+      n++;
+    }
+    ex.trace(
+      "note",
+      "device_map",
+      this.name,
+      pages.map((p) => `${hex(p.addr)}->${p.page ? hex(p.page.pfn) : "none"}`).join(" "),
+    );
+    return n;
+  }
+
+  private checkSection(s: CollisionSection): void {
+    const ex = this.kernel.ex;
+    const me = ex.self().id;
+    const good = s.notifier.lastGoodRetry;
+    if (!s.lock.heldBySelf()) {
+      ex.fail("unsafe-map", `${this.name}: mapping under ${s.notifier.name} without holding ${s.lock.name}`);
+    }
+    if (good === null || good.thread !== me || good.seq !== s.seq) {
+      ex.fail(
+        "unsafe-map",
+        `${this.name}: mapping under ${s.notifier.name} seq ${s.seq} without a false mmu_interval_read_retry since the last set_seq`,
+      );
+    }
+  }
+
+  /** Tear down shadow PTEs in [start, end) (PFNCLR, MTT zap, TID unprogram). */
+  async unmap(start: number, end: number): Promise<number> {
+    const ex = this.kernel.ex;
+    await ex.point("device_unmap", this.name, `[${hex(start)}, ${hex(end)})`);
+    let n = 0;
+    for (const a of [...this.entries.keys()]) {
+      if (a >= start && a < end) {
+        this.entries.delete(a);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * The device reads or writes the word at addr through its shadow PTE. A missing or
+   * read-only entry is a device fault (returned); a bad one is an oracle failure.
+   */
+  async access(addr: number, write: boolean, value?: number): Promise<AccessResult> {
+    const ex = this.kernel.ex;
+    await ex.point("device_access", this.name, `${write ? "write" : "read"} ${hex(addr)}`);
+    const e = this.entries.get(addr);
+    if (e === undefined) return { ok: false, fault: "not-mapped" };
+    if (write && !e.write) return { ok: false, fault: "read-only" };
+    const bad = this.classify(e, write);
+    if (bad !== null) ex.fail(bad.kind, `${this.name}: device ${write ? "write" : "read"} ${bad.message}`);
+    if (write) e.page.data = value ?? e.page.data + 1;
+    return { ok: true, data: e.page === this.kernel.zeroPage ? 0 : e.page.data };
+  }
+
+  /** What is wrong with using entry e now (null: nothing). */
+  classify(e: DeviceEntry, write: boolean): { kind: ViolationKind; message: string } | null {
+    const where = `${hex(e.addr)} -> pfn ${hex(e.page.pfn)}`;
+    if (e.page.freed) return { kind: "use-after-free", message: `${where}: the page was freed` };
+    const pte = this.mm.pt.get(e.addr);
+    if (pte === undefined || pte.page !== e.page) {
+      const now = pte === undefined ? "nothing" : `pfn ${hex(pte.page.pfn)}`;
+      return { kind: "stale-access", message: `${where}: the CPU now maps ${now} there` };
+    }
+    if ((write || e.write) && !pte.write) {
+      return {
+        kind: "write-after-protect",
+        message: `${where}: writable on the device, read-only on the CPU`,
+      };
+    }
+    return null;
+  }
+}
+
+/**
+ * The at-rest check (reference 6.3 item 15): whenever a device's mm has no invalidation
+ * between start and end, each of its entries agrees with the CPU page table. Run after
+ * every step. `deviceOracle` names the kind of the first bad entry found.
+ */
+export function installDeviceOracles(kernel: Kernel): void {
+  kernel.ex.addCheck("stale-access", () => {
+    for (const d of kernel.devices) {
+      if (d.mm.activeInvalidations !== 0) continue;
+      for (const e of d.all()) {
+        const bad = d.classify(e, false);
+        if (bad !== null) return { kind: bad.kind, message: `${d.name}: at rest, ${bad.message}` };
+      }
+    }
+    return null;
+  });
+}

@@ -1,0 +1,338 @@
+/**
+ * The Linux 5.4 hmm_mirror API (mm/hmm.c, include/linux/hmm.h @5.4), removed in 5.5 by
+ * a22dd506400d. One `struct hmm` per mm, obtained through mmu_notifier_get; drivers attach
+ * mirrors and register ranges.
+ *
+ * Its validity scheme is a level, not a generation: every invalidation increments the
+ * mm-global `notifiers` count and marks overlapping ranges invalid; when the count returns
+ * to zero every range is marked valid again, whether or not anyone re-read it. Two
+ * documented consequences the models keep (reference core.md 3.4):
+ *  - ABA: a driver that read PTEs before a complete start/end pair sees `valid` true again
+ *    and programs stale pfns (the bug that ended hmm_mirror, 04ec32fbc2b2);
+ *  - the global gate: a range can become valid only when no invalidation at all is running
+ *    in the mm, so unrelated traffic delays faults up to the 1000 ms timeout.
+ * The pre-5.3 error flow of hmm_invalidate_range_start (fixed by "mm/hmm: Fix error flows in
+ * hmm_invalidate_range_start", merged for 5.3) is selectable as a historical variant.
+ */
+import { RwSemaphore, SpinLock, WaitQueue } from "@mnlab/sim";
+import { EAGAIN, EBUSY, EFAULT, EINVAL, EPERM, errname } from "../errno.ts";
+import type { Kernel } from "../kernel.ts";
+import { type MmStruct, mmgetNotZero, mmput } from "../mm/mm.ts";
+import { PAGE_SIZE } from "../mm/page.ts";
+import {
+  MmuNotifier,
+  type MmuNotifierOps,
+  mmuNotifierGetLocked,
+  mmuNotifierPut,
+} from "../notifier/mmu-notifier.ts";
+import { describeRange, type MmuNotifierRange } from "../notifier/range.ts";
+import { type HmmPfn, type HmmRequest, nonePfn } from "./pfn.ts";
+import { hmmWalk } from "./walk.ts";
+
+/** HMM_RANGE_DEFAULT_TIMEOUT, in ms; the models' virtual tick is one millisecond. */
+export const HMM_RANGE_DEFAULT_TIMEOUT = 1000;
+
+/** Which hmm_invalidate_range_start error flow to run. */
+export type HmmStartVariant = "5.4" | "pre-5.3";
+
+/** struct hmm_mirror_ops @5.4 */
+export interface HmmMirrorOps {
+  release(mirror: HmmMirror): Promise<void>;
+  /** 0, or -EAGAIN when the update is non-blockable and it would have to sleep. */
+  syncCpuDevicePagetables(mirror: HmmMirror, update: MmuNotifierRange): Promise<number>;
+}
+
+/** struct hmm_mirror @5.4 */
+export class HmmMirror {
+  hmm: Hmm | null = null;
+  constructor(
+    readonly name: string,
+    readonly ops: HmmMirrorOps,
+  ) {}
+}
+
+/** struct hmm @5.4: embeds the mmu_notifier the core calls. */
+export class Hmm extends MmuNotifier {
+  readonly rangesLock: SpinLock;
+  readonly ranges: HmmRange[] = [];
+  readonly mirrors: HmmMirror[] = [];
+  readonly mirrorsSem: RwSemaphore;
+  readonly wq: WaitQueue;
+  /** Invalidations in progress in the whole mm. */
+  notifiers = 0;
+  /** hmm_free_notifier() ran (after the SRCU grace period of the last put). */
+  freed = false;
+
+  constructor(
+    kernel: Kernel,
+    mm: MmStruct,
+    ops: MmuNotifierOps,
+    readonly variant: HmmStartVariant,
+  ) {
+    super(`hmm(${mm.name})`, ops);
+    this.rangesLock = new SpinLock(kernel.ex, `hmm(${mm.name})->ranges_lock`, "hmm->ranges_lock");
+    this.mirrorsSem = new RwSemaphore(kernel.ex, `hmm(${mm.name})->mirrors_sem`, "hmm->mirrors_sem");
+    this.wq = new WaitQueue(kernel.ex, `hmm(${mm.name})->wq`);
+  }
+}
+
+/** struct hmm_range @5.4 (pfns, flags and values tables reduced to HmmPfn/HmmRequest). */
+export class HmmRange {
+  hmm: Hmm | null = null;
+  valid = false;
+  pfns: HmmPfn[];
+  /** Registered on hmm->ranges. */
+  linked = false;
+
+  constructor(
+    readonly start: number,
+    readonly end: number,
+    readonly request: (i: number) => HmmRequest,
+  ) {
+    this.pfns = [];
+    for (let a = start; a < end; a += PAGE_SIZE) this.pfns.push(nonePfn(a));
+  }
+}
+
+/** mm/hmm.c: notifiers_decrement() @5.4 — the last one re-validates every range. */
+async function notifiersDecrement(hmm: Hmm): Promise<void> {
+  await hmm.rangesLock.lock();
+  hmm.notifiers--;
+  if (hmm.notifiers === 0) {
+    for (const r of hmm.ranges) r.valid = true;
+    await hmm.wq.wakeUpAll();
+  }
+  await hmm.rangesLock.unlock();
+}
+
+async function markRangesInvalid(hmm: Hmm, nrange: MmuNotifierRange): Promise<void> {
+  for (const r of hmm.ranges) {
+    // The kernel's test: `nrange->end < range->start || nrange->start >= range->end`.
+    if (nrange.end < r.start || nrange.start >= r.end) continue;
+    r.valid = false;
+  }
+}
+
+async function syncMirrors(hmm: Hmm, nrange: MmuNotifierRange): Promise<number> {
+  const k = nrange.mm.kernel;
+  for (const mirror of [...hmm.mirrors]) {
+    k.ex.count("sync_cpu_device_pagetables");
+    k.ex.trace("call", "sync_cpu_device_pagetables", mirror.name, describeRange(nrange));
+    const rc = await mirror.ops.syncCpuDevicePagetables(mirror, nrange);
+    k.ex.trace("ret", "sync_cpu_device_pagetables", mirror.name, errname(rc));
+    if (rc !== 0) {
+      if (nrange.blockable || rc !== EAGAIN) {
+        k.warn(`${mirror.name}: sync_cpu_device_pagetables returned ${errname(rc)}`);
+        continue;
+      }
+      return EAGAIN;
+    }
+  }
+  return 0;
+}
+
+/** mm/hmm.c: hmm_invalidate_range_start() @5.4 */
+async function hmmInvalidateRangeStart(hmm: Hmm, nrange: MmuNotifierRange): Promise<number> {
+  await hmm.rangesLock.lock();
+  hmm.notifiers++;
+  await markRangesInvalid(hmm, nrange);
+  await hmm.rangesLock.unlock();
+  let ret = 0;
+  if (nrange.blockable) await hmm.mirrorsSem.downRead();
+  else if (!(await hmm.mirrorsSem.downReadTrylock())) ret = EAGAIN;
+  if (ret === 0) {
+    ret = await syncMirrors(hmm, nrange);
+    await hmm.mirrorsSem.upRead();
+  }
+  if (ret !== 0) await notifiersDecrement(hmm);
+  return ret;
+}
+
+/**
+ * mm/hmm.c: hmm_invalidate_range_start() @5.2 (before "mm/hmm: Fix error flows in
+ * hmm_invalidate_range_start", 5.3). The count is raised under the (then) mutex `hmm->lock`
+ * — modelled here by ranges_lock — and (a) a failed mirrors_sem trylock returns -EAGAIN
+ * without lowering it again, so no range ever becomes valid; (b) a sync callback's -EAGAIN
+ * lands in a shadowing inner `ret`, so the function returns 0 while the device may still
+ * use the pages.
+ */
+async function hmmInvalidateRangeStartPre53(hmm: Hmm, nrange: MmuNotifierRange): Promise<number> {
+  if (nrange.blockable) await hmm.rangesLock.lock();
+  else if (!(await hmm.rangesLock.trylock())) return EAGAIN;
+  hmm.notifiers++;
+  await markRangesInvalid(hmm, nrange);
+  await hmm.rangesLock.unlock();
+  if (nrange.blockable) await hmm.mirrorsSem.downRead();
+  else if (!(await hmm.mirrorsSem.downReadTrylock())) return EAGAIN; // (a): notifiers stays raised
+  const k = nrange.mm.kernel;
+  for (const mirror of [...hmm.mirrors]) {
+    k.ex.count("sync_cpu_device_pagetables");
+    const rc = await mirror.ops.syncCpuDevicePagetables(mirror, nrange);
+    if (!nrange.blockable && rc === EAGAIN) {
+      await hmm.mirrorsSem.upRead();
+      return 0; // (b): the inner `int ret` shadowed the returned one
+    }
+  }
+  await hmm.mirrorsSem.upRead();
+  return 0;
+}
+
+/** mm/hmm.c: hmm_release() @5.4 */
+async function hmmRelease(hmm: Hmm): Promise<void> {
+  const k = hmm.mm!.kernel;
+  // Ranges hold an mmget, so none can exist when release runs.
+  if (hmm.ranges.length > 0) k.warn("hmm_release with ranges still registered");
+  await hmm.mirrorsSem.downRead();
+  for (const mirror of [...hmm.mirrors]) await mirror.ops.release(mirror);
+  await hmm.mirrorsSem.upRead();
+}
+
+function makeOps(variant: HmmStartVariant): MmuNotifierOps {
+  const ops: MmuNotifierOps = {
+    release: (sub) => hmmRelease(sub as Hmm),
+    invalidateRangeStart: (sub, r) =>
+      variant === "5.4"
+        ? hmmInvalidateRangeStart(sub as Hmm, r)
+        : hmmInvalidateRangeStartPre53(sub as Hmm, r),
+    invalidateRangeEnd: (sub) => notifiersDecrement(sub as Hmm),
+    // mm/hmm.c: hmm_alloc_notifier() @5.4
+    allocNotifier: (mm) => new Hmm(mm.kernel, mm, ops, variant),
+    // mm/hmm.c: hmm_free_notifier() @5.4
+    freeNotifier: (sub) => {
+      (sub as Hmm).freed = true;
+    },
+  };
+  return ops;
+}
+
+/** One ops table per variant: mmu_notifier_get finds the mm's struct hmm by ops identity. */
+const HMM_OPS: Record<HmmStartVariant, MmuNotifierOps> = {
+  "5.4": makeOps("5.4"),
+  "pre-5.3": makeOps("pre-5.3"),
+};
+
+/** mm/hmm.c: hmm_mirror_register() @5.4 — caller holds mmap_sem for write. */
+export async function hmmMirrorRegister(
+  mirror: HmmMirror,
+  mm: MmStruct,
+  variant: HmmStartVariant = "5.4",
+): Promise<number> {
+  const k = mm.kernel;
+  k.ex.trace("call", "hmm_mirror_register", mirror.name);
+  if (!mm.mmapSem.isWriteLocked) k.warn("hmm_mirror_register without mmap_sem held for write");
+  const mn = await mmuNotifierGetLocked(HMM_OPS[variant], mm);
+  if ("err" in mn) return mn.err;
+  const hmm = mn as Hmm;
+  mirror.hmm = hmm;
+  await hmm.mirrorsSem.downWrite();
+  hmm.mirrors.unshift(mirror);
+  await hmm.mirrorsSem.upWrite();
+  return 0;
+}
+
+/** mm/hmm.c: hmm_mirror_unregister() @5.4 — waits for running callbacks (mirrors_sem write). */
+export async function hmmMirrorUnregister(mirror: HmmMirror): Promise<void> {
+  const hmm = mirror.hmm!;
+  hmm.mm!.kernel.ex.trace("call", "hmm_mirror_unregister", mirror.name);
+  await hmm.mirrorsSem.downWrite();
+  hmm.mirrors.splice(hmm.mirrors.indexOf(mirror), 1);
+  await hmm.mirrorsSem.upWrite();
+  await mmuNotifierPut(hmm);
+}
+
+/** mm/hmm.c: hmm_range_register() @5.4 — valid at once only if no invalidation is running. */
+export async function hmmRangeRegister(range: HmmRange, mirror: HmmMirror): Promise<number> {
+  const hmm = mirror.hmm!;
+  const mm = hmm.mm!;
+  range.valid = false;
+  range.hmm = null;
+  if (range.start % PAGE_SIZE !== 0 || range.end % PAGE_SIZE !== 0) return EINVAL;
+  if (range.start >= range.end) return EINVAL;
+  // Prevent hmm_release() from running while the range is valid.
+  if (!(await mmgetNotZero(mm))) return EFAULT;
+  await hmm.rangesLock.lock();
+  range.hmm = hmm;
+  hmm.ranges.unshift(range);
+  range.linked = true;
+  if (hmm.notifiers === 0) range.valid = true;
+  await hmm.rangesLock.unlock();
+  mm.kernel.ex.trace("note", "hmm_range_register", mirror.name, `valid=${range.valid}`);
+  return 0;
+}
+
+/** mm/hmm.c: hmm_range_unregister() @5.4 */
+export async function hmmRangeUnregister(range: HmmRange): Promise<void> {
+  const hmm = range.hmm;
+  if (hmm === null) return;
+  await hmm.rangesLock.lock();
+  const i = hmm.ranges.indexOf(range);
+  if (i >= 0) hmm.ranges.splice(i, 1);
+  range.linked = false;
+  await hmm.rangesLock.unlock();
+  await mmput(hmm.mm!);
+  range.valid = false;
+  range.hmm = null; // memset(&range->hmm, POISON_INUSE, ...)
+}
+
+/** include/linux/hmm.h: hmm_range_wait_until_valid() @5.4 — false on timeout (ms = ticks). */
+export async function hmmRangeWaitUntilValid(range: HmmRange, timeout: number): Promise<boolean> {
+  const hmm = range.hmm!;
+  const r = await hmm.wq.waitEventTimeout(() => range.valid, timeout);
+  hmm.mm!.kernel.ex.trace("note", "hmm_range_wait_until_valid", undefined, r !== 0 ? "valid" : "timed out");
+  return r !== 0;
+}
+
+/** include/linux/hmm.h: hmm_range_valid() @5.4 — under the driver's update lock. */
+export function hmmRangeValid(range: HmmRange): boolean {
+  return range.valid;
+}
+
+/** hmm_range_fault() flags @5.4 */
+export interface HmmFaultFlags54 {
+  /** HMM_FAULT_SNAPSHOT */
+  snapshot?: boolean;
+}
+
+/**
+ * mm/hmm.c: hmm_range_fault() @5.4 — mmap_sem held for read. Walks VMA by VMA; -EBUSY as
+ * soon as the range is invalid; -EPERM for a VMA without VM_READ; otherwise the number of
+ * pages filled from range->start (possibly 0).
+ */
+export async function hmmRangeFault54(range: HmmRange, flags: HmmFaultFlags54 = {}): Promise<number> {
+  const hmm = range.hmm!;
+  const mm = hmm.mm!;
+  const k = mm.kernel;
+  if (mm.mmapSem.readerCount === 0 && !mm.mmapSem.isWriteLocked) k.warn("hmm_range_fault without mmap_sem");
+  let start = range.start;
+  let last = start;
+  const opts = { snapshot: flags.snapshot === true, writeToReadOnlyVma: EFAULT, noReadVma: EPERM };
+  do {
+    if (!range.valid) return done(k, EBUSY);
+    const vma = mm.findVma(start);
+    if (vma === undefined) return done(k, EFAULT);
+    if (!vma.flags.read) {
+      range.pfns = range.pfns.map((p) => nonePfn(p.addr));
+      return done(k, EPERM);
+    }
+    const end = Math.min(range.end, vma.end);
+    let ret: number;
+    do {
+      const w = await hmmWalk(mm, range, start, end, opts);
+      ret = w.ret;
+      last = w.last;
+      start = last;
+    } while (ret === EBUSY && range.valid);
+    if (ret !== 0) {
+      for (let a = last; a < range.end; a += PAGE_SIZE)
+        range.pfns[(a - range.start) / PAGE_SIZE] = nonePfn(a);
+      return done(k, ret);
+    }
+    start = end;
+  } while (start < range.end);
+  return done(k, (last - range.start) / PAGE_SIZE);
+}
+
+function done(k: Kernel, ret: number): number {
+  k.ex.trace("ret", "hmm_range_fault", undefined, errname(ret));
+  return ret;
+}

@@ -1,0 +1,63 @@
+/**
+ * hmm_range_fault() driven by an interval notifier, as 04ec32fbc2b2 made it for 5.5
+ * (mm/hmm.c @5.5, with d28c2c9a4877's single walk_page_range over all VMAs). The range
+ * carries the notifier and the seq read_begin returned; the walk gives up with -EBUSY as soon
+ * as mmu_interval_check_retry() turns true, and otherwise re-walks after each fault.
+ */
+import { EBUSY, EFAULT, errname } from "../errno.ts";
+import { PAGE_SIZE } from "../mm/page.ts";
+import { type MmuIntervalNotifier, mmuIntervalCheckRetry } from "../notifier/interval-notifier.ts";
+import { type HmmPfn, type HmmRequest, nonePfn } from "./pfn.ts";
+import { hmmWalk, type WalkOptions } from "./walk.ts";
+
+/** struct hmm_range @5.5 */
+export class HmmRange55 {
+  notifierSeq = 0;
+  pfns: HmmPfn[];
+
+  constructor(
+    readonly notifier: MmuIntervalNotifier,
+    readonly start: number,
+    readonly end: number,
+    readonly request: (i: number) => HmmRequest,
+  ) {
+    this.pfns = [];
+    for (let a = start; a < end; a += PAGE_SIZE) this.pfns.push(nonePfn(a));
+  }
+}
+
+export interface HmmFaultFlags55 {
+  /** HMM_FAULT_SNAPSHOT (removed in 5.7 in favour of per-page requests). */
+  snapshot?: boolean;
+  /**
+   * Error code convention for a write fault on a read-only VMA: -EFAULT in 5.5 (default);
+   * drivers written against 5.7+ (lib/test_hmm.c) see -EPERM.
+   */
+  writeToReadOnlyVma?: number;
+}
+
+/** mm/hmm.c: hmm_range_fault() @5.5 — mmap_sem held for read; pages filled, or -errno. */
+export async function hmmRangeFault(range: HmmRange55, flags: HmmFaultFlags55 = {}): Promise<number> {
+  const mm = range.notifier.mm!;
+  const k = mm.kernel;
+  if (mm.mmapSem.readerCount === 0 && !mm.mmapSem.isWriteLocked) k.warn("hmm_range_fault without mmap_sem");
+  const opts: WalkOptions = {
+    snapshot: flags.snapshot === true,
+    writeToReadOnlyVma: flags.writeToReadOnlyVma ?? EFAULT,
+    noReadVma: EFAULT,
+  };
+  let last = range.start;
+  let ret: number;
+  do {
+    if (await mmuIntervalCheckRetry(range.notifier, range.notifierSeq)) {
+      k.ex.trace("ret", "hmm_range_fault", range.notifier.name, "-EBUSY (check_retry)");
+      return EBUSY;
+    }
+    const w = await hmmWalk(mm, range, last, range.end, opts);
+    ret = w.ret;
+    last = w.last;
+  } while (ret === EBUSY);
+  const result = ret !== 0 ? ret : (last - range.start) / PAGE_SIZE;
+  k.ex.trace("ret", "hmm_range_fault", range.notifier.name, errname(result));
+  return result;
+}

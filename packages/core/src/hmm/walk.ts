@@ -1,0 +1,117 @@
+/**
+ * The page-table walk under hmm_range_fault (mm/hmm.c hmm_walk_ops @5.4/5.5: pte/pmd
+ * handlers, hmm_vma_walk_hole_, hmm_vma_do_fault). Caller holds mmap_sem for read.
+ *
+ * One scheduling point per walk: the PTEs of the walked span are read as one step. At the
+ * first page that needs a fault, every page from there to the end of the span that needs
+ * one is faulted in (each a handle_mm_fault) and the walk returns -EBUSY with `last` at
+ * that page, so the caller re-walks from there — the kernel's hmm_vma_walk_hole_ loop.
+ */
+import { handleMmFault } from "../cpu/fault.ts";
+import { EBUSY, EFAULT } from "../errno.ts";
+import type { MmStruct } from "../mm/mm.ts";
+import { PAGE_SIZE } from "../mm/page.ts";
+import { describeRange } from "../notifier/range.ts";
+import { type HmmPfn, type HmmRequest, nonePfn } from "./pfn.ts";
+
+export interface WalkRange {
+  readonly start: number;
+  readonly pfns: HmmPfn[];
+  request(index: number): HmmRequest;
+}
+
+export interface WalkOptions {
+  /** HMM_FAULT_SNAPSHOT: report, never fault. */
+  snapshot: boolean;
+  /**
+   * Error for a write fault on a VMA without VM_WRITE: handle_mm_fault's SIGSEGV gives
+   * -EFAULT in 5.4/5.5; hmm_vma_fault checks VM_WRITE and returns -EPERM from 5.7 on (the
+   * convention lib/test_hmm.c and its selftests are written against).
+   */
+  writeToReadOnlyVma: number;
+  /**
+   * A VMA without VM_READ inside the walk when a fault is requested: -EFAULT in 5.5's
+   * hmm_vma_walk_test (d28c2c9a4877). 5.4 rejects such a VMA before walking (-EPERM).
+   */
+  noReadVma: number;
+}
+
+export interface WalkResult {
+  ret: number;
+  /** hmm_vma_walk.last: where the next walk resumes. */
+  last: number;
+}
+
+/** mm/hmm.c: walk_page_range(mm, from, to, &hmm_walk_ops, &hmm_vma_walk) @5.5 */
+export async function hmmWalk(
+  mm: MmStruct,
+  range: WalkRange,
+  from: number,
+  to: number,
+  opts: WalkOptions,
+): Promise<WalkResult> {
+  const k = mm.kernel;
+  await k.ex.point("walk_page_range", mm.name, describeRange({ start: from, end: to }));
+  for (let addr = from; addr < to; addr += PAGE_SIZE) {
+    const i = (addr - range.start) / PAGE_SIZE;
+    const req = opts.snapshot ? { fault: false, write: false } : range.request(i);
+    const vma = mm.vmaAt(addr);
+    const pte = mm.pt.get(addr);
+    if (vma === undefined || !vma.flags.read) {
+      range.pfns[i] = nonePfn(addr);
+      if (req.fault) {
+        range.pfns[i]!.state = "error";
+        return { ret: vma === undefined ? EFAULT : opts.noReadVma, last: addr };
+      }
+      continue;
+    }
+    if (pte === undefined || (req.write && !pte.write)) {
+      if (req.fault) return faultFrom(mm, range, addr, to, opts);
+      range.pfns[i] = nonePfn(addr);
+      if (pte !== undefined) range.pfns[i] = pfnOf(mm, addr, pte.page, pte.write, pte.gen);
+      continue;
+    }
+    range.pfns[i] = pfnOf(mm, addr, pte.page, pte.write, pte.gen);
+  }
+  return { ret: 0, last: to };
+}
+
+function pfnOf(mm: MmStruct, addr: number, page: HmmPfn["page"], write: boolean, gen: number): HmmPfn {
+  return { addr, state: "valid", write, page, zero: page === mm.kernel.zeroPage, gen };
+}
+
+/** mm/hmm.c: hmm_vma_walk_hole_() -> hmm_vma_do_fault() @5.5 — fault the rest, then -EBUSY. */
+async function faultFrom(
+  mm: MmStruct,
+  range: WalkRange,
+  first: number,
+  to: number,
+  opts: WalkOptions,
+): Promise<WalkResult> {
+  for (let addr = first; addr < to; addr += PAGE_SIZE) {
+    const i = (addr - range.start) / PAGE_SIZE;
+    const req = range.request(i);
+    const pte = mm.pt.get(addr);
+    if (!req.fault || (pte !== undefined && (!req.write || pte.write))) continue;
+    const vma = mm.vmaAt(addr);
+    if (vma === undefined) {
+      range.pfns[i] = { ...nonePfn(addr), state: "error" };
+      return { ret: EFAULT, last: addr };
+    }
+    if (req.write && !vma.flags.write) {
+      range.pfns[i] = { ...nonePfn(addr), state: "error" };
+      return { ret: opts.writeToReadOnlyVma, last: addr };
+    }
+    if ((await handleMmFault(mm, addr, req.write)) !== "ok") {
+      range.pfns[i] = { ...nonePfn(addr), state: "error" };
+      return { ret: EFAULT, last: addr };
+    }
+  }
+  return { ret: EBUSY, last: first };
+}
+
+/** Request tables: the same flags for every page (range->default_flags). */
+export function uniformRequest(fault: boolean, write: boolean): (i: number) => HmmRequest {
+  const r = { fault, write };
+  return () => r;
+}

@@ -1,0 +1,85 @@
+/**
+ * @mnlab/core — the kernel side every driver model runs on: the mm (VMAs, CPU page table,
+ * pages, mmap_sem, CPU-side operations in the kernel's order), the classic mmu_notifier, the
+ * 5.5 mmu_interval_notifier, hmm as of 5.4 (mirrors) and 5.5 (notifier-driven), GUP.
+ */
+export { exitMmap, exitTask } from "./cpu/exit.ts";
+export { cpuAccess, handleMmFault, type VmFault } from "./cpu/fault.ts";
+export { fork } from "./cpu/fork.ts";
+export { madviseDontneed } from "./cpu/madvise.ts";
+export { migratePage, reclaimPage } from "./cpu/migrate.ts";
+export { mprotect } from "./cpu/mprotect.ts";
+export { type MunmapOptions, munmap } from "./cpu/munmap.ts";
+export { oomReapTaskMm } from "./cpu/oom.ts";
+export { detachVmas, tlbFinishMmu, zapPteRange } from "./cpu/zap.ts";
+export {
+  type AccessResult,
+  type CollisionSection,
+  type DeviceEntry,
+  DeviceMmu,
+  installDeviceOracles,
+  type MappablePage,
+} from "./device/device-mmu.ts";
+export { isVerdict, type Verdict, VIOLATION_KINDS, type ViolationKind } from "./device/violations.ts";
+export * from "./errno.ts";
+export {
+  HMM_RANGE_DEFAULT_TIMEOUT,
+  Hmm,
+  type HmmFaultFlags54,
+  HmmMirror,
+  type HmmMirrorOps,
+  HmmRange,
+  type HmmStartVariant,
+  hmmMirrorRegister,
+  hmmMirrorUnregister,
+  hmmRangeFault54,
+  hmmRangeRegister,
+  hmmRangeUnregister,
+  hmmRangeValid,
+  hmmRangeWaitUntilValid,
+} from "./hmm/mirror.ts";
+export { type HmmPfn, type HmmRequest, nonePfn } from "./hmm/pfn.ts";
+export { type HmmFaultFlags55, HmmRange55, hmmRangeFault } from "./hmm/range-fault.ts";
+export { hmmWalk, uniformRequest } from "./hmm/walk.ts";
+export { IntervalTree, ULONG_MAX } from "./interval-tree.ts";
+export { Kernel, type KernelWarning } from "./kernel.ts";
+export { type GupPage, type GupResult, getUserPages, releaseUserPages } from "./mm/gup.ts";
+export { MmStruct, mmdrop, mmget, mmgetNotZero, mmgrab, mmput } from "./mm/mm.ts";
+export { hex, PAGE_SHIFT, PAGE_SIZE, Page, PageAllocator } from "./mm/page.ts";
+export { PageTable, type Pte } from "./mm/page-table.ts";
+export { Vma, type VmaFlags } from "./mm/vma.ts";
+export {
+  MmuIntervalNotifier,
+  type MmuIntervalNotifierOps,
+  mmuIntervalCheckRetry,
+  mmuIntervalNotifierInsert,
+  mmuIntervalNotifierInsertLocked,
+  mmuIntervalNotifierRemove,
+  mmuIntervalReadBegin,
+  mmuIntervalReadRetry,
+  mmuIntervalSetSeq,
+  NullDereference,
+} from "./notifier/interval-notifier.ts";
+export { installCoreInvariants } from "./notifier/invariants.ts";
+export {
+  __mmuNotifierRegister,
+  MmuNotifier,
+  type MmuNotifierOps,
+  mmuNotifierGetLocked,
+  mmuNotifierInvalidateRangeEnd,
+  mmuNotifierInvalidateRangeStart,
+  mmuNotifierInvalidateRangeStartNonblock,
+  mmuNotifierPut,
+  mmuNotifierRegister,
+  mmuNotifierRelease,
+  mmuNotifierUnregister,
+} from "./notifier/mmu-notifier.ts";
+export { MmuNotifierMm } from "./notifier/notifier-mm.ts";
+export {
+  describeRange,
+  type MmuNotifierEvent,
+  type MmuNotifierRange,
+  overlaps,
+  rangeBlockable,
+  rangeInit,
+} from "./notifier/range.ts";

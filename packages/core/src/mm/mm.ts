@@ -1,0 +1,110 @@
+/**
+ * struct mm_struct, reduced: VMAs, the CPU page table, mm_users/mm_count, mmap_sem (a
+ * writer-preferring rwsem; "mmap_lock" only from 5.8) and the notifier subscriptions
+ * (mm->mmu_notifier_mm). Plus oracle bookkeeping the kernel does not have: how many
+ * invalidations are between start and end, so "the mm is idle" can be checked.
+ */
+import { Refcount, RwSemaphore } from "@mnlab/sim";
+import { exitMmap } from "../cpu/exit.ts";
+import type { Kernel } from "../kernel.ts";
+import type { MmuNotifierMm } from "../notifier/notifier-mm.ts";
+import { PageTable } from "./page-table.ts";
+import { Vma, type VmaFlags } from "./vma.ts";
+
+export class MmStruct {
+  readonly mmapSem: RwSemaphore;
+  /**
+   * The rmap locks (anon_vma->rwsem, i_mmap_rwsem), as one: rmap walkers (migration,
+   * reclaim) take it for read; mm_take_all_locks() takes it for write, which is what keeps
+   * notifier registration from racing invalidations that do not hold mmap_sem.
+   */
+  readonly rmapLock: RwSemaphore;
+  /** mm_users: the address space is alive while > 0; exit_mmap runs when it drops to 0. */
+  readonly mmUsers: Refcount;
+  /** mm_count: the struct itself stays while > 0 (mmgrab/mmdrop). */
+  readonly mmCount: Refcount;
+  readonly pt = new PageTable();
+  vmas: Vma[] = [];
+  /** mm->mmu_notifier_mm, created by the first registration. */
+  notifierMm: MmuNotifierMm | null = null;
+  /** exit_mmap() has run: no VMAs, no page tables. */
+  exited = false;
+  /** Oracle bookkeeping: invalidate_range_start calls that have not reached their end. */
+  activeInvalidations = 0;
+
+  constructor(
+    readonly kernel: Kernel,
+    readonly name: string,
+  ) {
+    const ex = kernel.ex;
+    this.mmapSem = new RwSemaphore(ex, `${name}->mmap_sem`, "mmap_sem");
+    this.rmapLock = new RwSemaphore(ex, `${name}->anon_vma->rwsem`, "anon_vma->rwsem");
+    this.mmUsers = new Refcount(ex, `${name}->mm_users`, 1);
+    this.mmCount = new Refcount(ex, `${name}->mm_count`, 1);
+  }
+
+  /** mm/mmap.c: find_vma() @5.5 — the first VMA ending above addr (it may start above it too). */
+  findVma(addr: number): Vma | undefined {
+    return this.vmas.find((v) => v.end > addr);
+  }
+
+  /** include/linux/mm.h: find_vma_intersection() @5.5 */
+  findVmaIntersection(start: number, end: number): Vma | undefined {
+    const v = this.findVma(start);
+    return v !== undefined && v.start < end ? v : undefined;
+  }
+
+  /** The VMA containing addr, if any. */
+  vmaAt(addr: number): Vma | undefined {
+    return this.vmas.find((v) => v.contains(addr));
+  }
+
+  /** Set up a VMA directly (scenario setup, outside any race): no notifier, no locking. */
+  addVma(start: number, end: number, flags: VmaFlags): Vma {
+    const v = new Vma(start, end, flags);
+    this.vmas.push(v);
+    this.vmas.sort((a, b) => a.start - b.start);
+    return v;
+  }
+
+  /** mm_has_notifiers() */
+  get hasNotifiers(): boolean {
+    return this.notifierMm !== null;
+  }
+
+  /** The address space is alive: mm_users > 0 (peeked, for checks that are not points). */
+  get alive(): boolean {
+    return this.mmUsers.peek() > 0;
+  }
+}
+
+/** include/linux/sched/mm.h: mmget_not_zero() @5.5 */
+export function mmgetNotZero(mm: MmStruct): Promise<boolean> {
+  return mm.mmUsers.incNotZero();
+}
+
+/** include/linux/sched/mm.h: mmget() @5.5 */
+export function mmget(mm: MmStruct): Promise<void> {
+  return mm.mmUsers.inc();
+}
+
+/** include/linux/sched/mm.h: mmgrab() @5.5 */
+export function mmgrab(mm: MmStruct): Promise<void> {
+  return mm.mmCount.inc();
+}
+
+/** kernel/fork.c: mmdrop() @5.5 — the struct is freed at zero (nothing else to model). */
+export async function mmdrop(mm: MmStruct): Promise<void> {
+  await mm.mmCount.decAndTest();
+}
+
+/**
+ * kernel/fork.c: mmput() @5.5 — the last user runs exit_mmap() in the caller's context,
+ * which is how a driver's mmput can end up tearing the address space down.
+ */
+export async function mmput(mm: MmStruct): Promise<void> {
+  if (await mm.mmUsers.decAndTest()) {
+    await exitMmap(mm);
+    await mmdrop(mm);
+  }
+}
