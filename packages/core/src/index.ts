@@ -22,6 +22,36 @@ export {
 } from "./device/device-mmu.ts";
 export { isVerdict, type Verdict, VIOLATION_KINDS, type ViolationKind } from "./device/violations.ts";
 export * from "./errno.ts";
+export { CONFORMANCE, type ConformanceScenario, conformance } from "./harness/conformance.ts";
+export {
+  type BufferHandle,
+  contractProblems,
+  type DeviceContext,
+  type DriverModel,
+  type DriverVariantInfo,
+  isBuffer,
+} from "./harness/driver-model.ts";
+export { installEndChecks } from "./harness/end-checks.ts";
+export {
+  harnessToken,
+  type Metrics,
+  POPULATE_RETRY,
+  parseHarnessToken,
+  type ResultRecord,
+  type RunOverrides,
+  replayScenario,
+  runScenario,
+  scenarioProgram,
+} from "./harness/run.ts";
+export {
+  describeExploration,
+  type Expectation,
+  type ExplorationSpec,
+  expectationFor,
+  type Scenario,
+  type ScenarioContext,
+} from "./harness/scenario.ts";
+export { BASE, pageAddr, setupProcess } from "./harness/setup.ts";
 export {
   HMM_RANGE_DEFAULT_TIMEOUT,
   Hmm,

@@ -306,10 +306,12 @@ export class Execution {
     t.timedOut = false;
     t.deadline = timeout === undefined ? null : this.clock + Math.max(0, timeout);
     this.emit(t, "block", "block", on.name, timeout === undefined ? undefined : `timeout=${timeout}`);
+    const since = this.clock;
     const next = this.pickNext(t);
     if (next === null) throw new ExecutionAborted();
     if (next !== t) await this.switchTo(t, next);
     if (this.failed !== null) throw new ExecutionAborted();
+    if (this.clock > since) this.count("ticks_blocked", this.clock - since);
     return !t.timedOut;
   }
 
@@ -556,6 +558,7 @@ export class Execution {
   /** The thread now holds `lock`. */
   noteAcquired(t: SimThread, lock: Holdable, spin: boolean): void {
     t.held.push(lock);
+    t.heldSince.push(this.clock);
     if (spin) t.spinDepth++;
   }
 
@@ -564,6 +567,8 @@ export class Execution {
     const i = t.held.lastIndexOf(lock);
     if (i < 0) this.fail("kernel-warn", `${t.name} releases ${lock.name} which it does not hold`);
     t.held.splice(i, 1);
+    const since = t.heldSince.splice(i, 1)[0] ?? this.clock;
+    if (this.clock > since) this.count("lock_hold_ticks", this.clock - since);
     if (spin) t.spinDepth--;
   }
 

@@ -26,6 +26,8 @@ export class SimThread {
   woken = false;
   /** Locks and lockdep maps held, in acquisition order. */
   readonly held: Holdable[] = [];
+  /** Virtual time each held lock was taken at (parallel to `held`). */
+  readonly heldSince: number[] = [];
   /** Spinlocks held: sleeping while > 0 is a bug. */
   spinDepth = 0;
   /** Non-blocking regions entered (e.g. a non-blockable invalidation). */

@@ -19,6 +19,19 @@ export async function handleMmFault(mm: MmStruct, addr: number, write: boolean):
   const vma = mm.vmaAt(addr);
   if (vma === undefined || !vma.flags.read || (write && !vma.flags.write)) return "sigsegv";
   await k.ex.point("handle_mm_fault", `${mm.name} ${hex(addr)}`, write ? "write" : "read");
+  const swp = mm.pt.swapEntry(addr);
+  if (swp?.kind === "migration") {
+    // mm/migrate.c: migration_entry_wait() @5.5 — sleep until the page is back, then retry.
+    await mm.migrationWq.waitEvent(() => mm.pt.swapEntry(addr)?.kind !== "migration");
+    return handleMmFault(mm, addr, write);
+  }
+  if (swp?.kind === "swap") {
+    // mm/memory.c: do_swap_page() @5.5 — a new page with the swapped-out data.
+    const page = k.pages.allocPage(swp.data);
+    page.mapcount = 1;
+    mm.pt.set(addr, page, swp.write && vma.flags.write);
+    return "ok";
+  }
   const pte = mm.pt.get(addr);
   if (pte === undefined) {
     // do_anonymous_page(): read faults on private memory map the zero page.

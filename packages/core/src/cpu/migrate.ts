@@ -1,9 +1,10 @@
 /**
  * Page migration and reclaim of one mapped page: the rmap path, which takes no mmap_sem.
  * mm/rmap.c try_to_unmap_one() @5.5 brackets the PTE change with MMU_NOTIFY_CLEAR; the old
- * page is freed only after the end. Migration then maps a new page with the same data
- * (remove_migration_ptes, no notifier: it fills a non-present entry); reclaim leaves the
- * entry non-present (swapped out), so the next touch faults a new page in. The rmap walk
+ * page is freed only after the end. The PTE becomes a migration entry — a fault on it waits
+ * until the migration is done — and migration then maps a new page with the same data
+ * (remove_migration_ptes, no notifier: it fills a non-present entry). Reclaim leaves a swap
+ * entry, so the next touch swaps a new page in. The rmap walk
  * holds the anon_vma lock for read (rmap_walk_anon -> anon_vma_lock_read).
  */
 import type { MmStruct } from "../mm/mm.ts";
@@ -11,13 +12,14 @@ import { hex, PAGE_SIZE } from "../mm/page.ts";
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from "../notifier/mmu-notifier.ts";
 import { rangeInit } from "../notifier/range.ts";
 
-async function tryToUnmapOne(mm: MmStruct, addr: number, what: string) {
+async function tryToUnmapOne(mm: MmStruct, addr: number, kind: "migration" | "swap") {
   const k = mm.kernel;
   await mm.rmapLock.downRead();
   const range = rangeInit(mm, "CLEAR", addr, addr + PAGE_SIZE);
   await mmuNotifierInvalidateRangeStart(range);
-  await k.ex.point("ptep_clear_flush", `${mm.name} ${hex(addr)}`, what);
-  const old = mm.pt.clear(addr);
+  await k.ex.point("ptep_clear_flush", `${mm.name} ${hex(addr)}`, `${kind} entry`);
+  const old = mm.pt.get(addr);
+  if (old !== undefined) mm.pt.setSwapEntry(addr, { kind, data: old.page.data, write: old.write });
   await mmuNotifierInvalidateRangeEnd(range);
   await mm.rmapLock.upRead();
   return old;
@@ -29,14 +31,16 @@ export async function migratePage(mm: MmStruct, addr: number): Promise<number> {
   k.ex.trace("call", "migrate_pages", mm.name, hex(addr));
   const pte = mm.pt.get(addr);
   if (pte === undefined || pte.page === k.zeroPage) return 0;
-  const old = await tryToUnmapOne(mm, addr, "migration entry");
+  const old = await tryToUnmapOne(mm, addr, "migration");
   if (old === undefined) return 0;
   const page = k.pages.allocPage(old.page.data);
   page.mapcount = 1;
   await k.ex.point("remove_migration_ptes", `${mm.name} ${hex(addr)}`);
-  mm.pt.set(addr, page, old.write);
+  if (mm.pt.swapEntry(addr)?.kind === "migration") mm.pt.set(addr, page, old.write);
+  else k.pages.putPage(page); // unmapped meanwhile: the new page is dropped
   old.page.mapcount--;
   k.pages.putPage(old.page);
+  await mm.migrationWq.wakeUpAll();
   return 1;
 }
 
@@ -46,7 +50,7 @@ export async function reclaimPage(mm: MmStruct, addr: number): Promise<number> {
   k.ex.trace("call", "shrink_page_list", mm.name, hex(addr));
   const pte = mm.pt.get(addr);
   if (pte === undefined || pte.page === k.zeroPage) return 0;
-  const old = await tryToUnmapOne(mm, addr, "swap entry");
+  const old = await tryToUnmapOne(mm, addr, "swap");
   if (old === undefined) return 0;
   old.page.mapcount--;
   k.pages.putPage(old.page);

@@ -70,6 +70,7 @@ export class Hmm extends MmuNotifier {
     readonly variant: HmmStartVariant,
   ) {
     super(`hmm(${mm.name})`, ops);
+    this.internal = true;
     this.rangesLock = new SpinLock(kernel.ex, `hmm(${mm.name})->ranges_lock`, "hmm->ranges_lock");
     this.mirrorsSem = new RwSemaphore(kernel.ex, `hmm(${mm.name})->mirrors_sem`, "hmm->mirrors_sem");
     this.wq = new WaitQueue(kernel.ex, `hmm(${mm.name})->wq`);
@@ -116,7 +117,7 @@ async function markRangesInvalid(hmm: Hmm, nrange: MmuNotifierRange): Promise<vo
 async function syncMirrors(hmm: Hmm, nrange: MmuNotifierRange): Promise<number> {
   const k = nrange.mm.kernel;
   for (const mirror of [...hmm.mirrors]) {
-    k.ex.count("sync_cpu_device_pagetables");
+    k.ex.count("callbacks");
     k.ex.trace("call", "sync_cpu_device_pagetables", mirror.name, describeRange(nrange));
     const rc = await mirror.ops.syncCpuDevicePagetables(mirror, nrange);
     k.ex.trace("ret", "sync_cpu_device_pagetables", mirror.name, errname(rc));
@@ -166,7 +167,7 @@ async function hmmInvalidateRangeStartPre53(hmm: Hmm, nrange: MmuNotifierRange):
   else if (!(await hmm.mirrorsSem.downReadTrylock())) return EAGAIN; // (a): notifiers stays raised
   const k = nrange.mm.kernel;
   for (const mirror of [...hmm.mirrors]) {
-    k.ex.count("sync_cpu_device_pagetables");
+    k.ex.count("callbacks");
     const rc = await mirror.ops.syncCpuDevicePagetables(mirror, nrange);
     if (!nrange.blockable && rc === EAGAIN) {
       await hmm.mirrorsSem.upRead();

@@ -34,6 +34,11 @@ export interface HmmFaultFlags55 {
    * drivers written against 5.7+ (lib/test_hmm.c) see -EPERM.
    */
   writeToReadOnlyVma?: number;
+  /**
+   * Report unfaulted pages with no VMA or without VM_READ as HMM_PFN_ERROR (5.7+; 5.5 says
+   * HMM_PFN_NONE): see WalkOptions.unreadableAsError. lib/test_hmm.c's SNAPSHOT needs it.
+   */
+  unreadableAsError?: boolean;
 }
 
 /** mm/hmm.c: hmm_range_fault() @5.5 — mmap_sem held for read; pages filled, or -errno. */
@@ -45,6 +50,7 @@ export async function hmmRangeFault(range: HmmRange55, flags: HmmFaultFlags55 = 
     snapshot: flags.snapshot === true,
     writeToReadOnlyVma: flags.writeToReadOnlyVma ?? EFAULT,
     noReadVma: EFAULT,
+    unreadableAsError: flags.unreadableAsError === true,
   };
   let last = range.start;
   let ret: number;

@@ -34,6 +34,14 @@ export interface WalkOptions {
    * hmm_vma_walk_test (d28c2c9a4877). 5.4 rejects such a VMA before walking (-EPERM).
    */
   noReadVma: number;
+  /**
+   * A page with no VMA, or in a VMA without VM_READ, for which no fault is requested (a
+   * snapshot): HMM_PFN_NONE in 5.5 (hmm_vma_walk_hole_ and hmm_vma_walk_test fill NONE);
+   * HMM_PFN_ERROR from 5.7 on — c2579c9c4add "mm/hmm: return error for non-vma snapshots"
+   * for holes, and hmm_vma_walk_test's VM_READ branch filling HMM_PFN_ERROR as 5.8 has it.
+   * lib/test_hmm.c's snapshot tests expect ERROR. Default false (5.5).
+   */
+  unreadableAsError?: boolean;
 }
 
 export interface WalkResult {
@@ -59,11 +67,17 @@ export async function hmmWalk(
     const pte = mm.pt.get(addr);
     if (vma === undefined || !vma.flags.read) {
       range.pfns[i] = nonePfn(addr);
+      if (opts.unreadableAsError === true) range.pfns[i]!.state = "error";
       if (req.fault) {
         range.pfns[i]!.state = "error";
         return { ret: vma === undefined ? EFAULT : opts.noReadVma, last: addr };
       }
       continue;
+    }
+    if (pte === undefined && mm.pt.swapEntry(addr)?.kind === "migration" && req.fault) {
+      // hmm_vma_handle_pte(): a migration entry — wait for it, then -EBUSY to re-walk.
+      await mm.migrationWq.waitEvent(() => mm.pt.swapEntry(addr)?.kind !== "migration");
+      return { ret: EBUSY, last: addr };
     }
     if (pte === undefined || (req.write && !pte.write)) {
       if (req.fault) return faultFrom(mm, range, addr, to, opts);

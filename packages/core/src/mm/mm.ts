@@ -4,7 +4,7 @@
  * (mm->mmu_notifier_mm). Plus oracle bookkeeping the kernel does not have: how many
  * invalidations are between start and end, so "the mm is idle" can be checked.
  */
-import { Refcount, RwSemaphore } from "@mnlab/sim";
+import { Refcount, RwSemaphore, WaitQueue } from "@mnlab/sim";
 import { exitMmap } from "../cpu/exit.ts";
 import type { Kernel } from "../kernel.ts";
 import type { MmuNotifierMm } from "../notifier/notifier-mm.ts";
@@ -19,6 +19,8 @@ export class MmStruct {
    * notifier registration from racing invalidations that do not hold mmap_sem.
    */
   readonly rmapLock: RwSemaphore;
+  /** Faults on a migration entry sleep here until remove_migration_ptes (the page lock, really). */
+  readonly migrationWq: WaitQueue;
   /** mm_users: the address space is alive while > 0; exit_mmap runs when it drops to 0. */
   readonly mmUsers: Refcount;
   /** mm_count: the struct itself stays while > 0 (mmgrab/mmdrop). */
@@ -39,6 +41,7 @@ export class MmStruct {
     const ex = kernel.ex;
     this.mmapSem = new RwSemaphore(ex, `${name}->mmap_sem`, "mmap_sem");
     this.rmapLock = new RwSemaphore(ex, `${name}->anon_vma->rwsem`, "anon_vma->rwsem");
+    this.migrationWq = new WaitQueue(ex, `${name} migration_entry_wait`);
     this.mmUsers = new Refcount(ex, `${name}->mm_users`, 1);
     this.mmCount = new Refcount(ex, `${name}->mm_count`, 1);
   }

@@ -106,7 +106,7 @@ async function callInvalidate(
 ): Promise<boolean> {
   const k = range.mm.kernel;
   const ops = sub.ops!;
-  k.ex.count("interval_callbacks");
+  k.ex.count("callbacks");
   k.ex.trace("call", "mni->ops->invalidate", sub.name, `${describeRange(range)} cur_seq=${curSeq}`);
   const ok = range.blockable
     ? await ops.invalidate(sub, range, curSeq)
@@ -145,12 +145,14 @@ export async function mnItreeInvEnd(nmm: MmuNotifierMm): Promise<void> {
 export async function mnItreeRelease(nmm: MmuNotifierMm, mm: MmStruct): Promise<void> {
   const k = mm.kernel;
   const range: MmuNotifierRange = { mm, start: 0, end: ULONG_MAX, event: "RELEASE", blockable: true };
+  mm.activeInvalidations++; // oracle bookkeeping: an open invalidation like any other
   const { first, curSeq } = await mnItreeInvStartRange(nmm, range);
   for (let sub = first; sub !== undefined; sub = nmm.itree.nextOverlapping(sub, range.start, range.end)) {
     const ok = await callInvalidate(sub, range, curSeq);
     if (!ok) k.warn(`${sub.name}: invalidate returned false on release`);
   }
   await mnItreeInvEnd(nmm);
+  mm.activeInvalidations--;
 }
 
 /** mm/mmu_notifier.c: __mmu_interval_notifier_insert() @5.5 */

@@ -34,6 +34,11 @@ export class MmuNotifier {
   users = 0;
   /** On the mm's hlist (hlist_unhashed() is false). */
   hashed = false;
+  /**
+   * Core-internal subscriber (5.4's struct hmm): its calls are not driver callbacks, so the
+   * `callbacks` metric skips them and counts the mirrors' sync calls instead.
+   */
+  internal = false;
 
   constructor(
     readonly name: string,
@@ -165,7 +170,7 @@ async function mnHlistInvalidateRangeStart(nmm: MmuNotifierMm, range: MmuNotifie
   for (const sub of [...nmm.list]) {
     const start = sub.ops.invalidateRangeStart;
     if (start === undefined) continue;
-    k.ex.count("mmu_notifier_callbacks");
+    if (!sub.internal) k.ex.count("callbacks");
     k.ex.trace("call", "invalidate_range_start", sub.name, describeRange(range));
     const r = range.blockable
       ? await start(sub, range)

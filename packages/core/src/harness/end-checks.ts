@@ -1,0 +1,37 @@
+/**
+ * End-of-run checks (reference core.md 6, issue "device side"): once every thread has
+ * finished, nothing may be left behind — no WARN fired, no page reference or pin the
+ * drivers took, no notifier still registered, no device mapping in a closed context. Locks
+ * still held are caught by the runtime when their thread ends.
+ */
+import type { DeviceMmu } from "../device/device-mmu.ts";
+import type { Kernel } from "../kernel.ts";
+import { hex } from "../mm/page.ts";
+
+export function installEndChecks(k: Kernel, closedMmus: () => readonly DeviceMmu[]): void {
+  k.ex.atExit("kernel-warn", () => {
+    const w = k.warnings[0];
+    return w === undefined ? null : `WARN in ${w.thread} at step ${w.step}: ${w.message}`;
+  });
+  k.ex.atExit("leak", () => {
+    for (const p of k.pages.all()) {
+      if (p.freed || p === k.zeroPage) continue;
+      if (p.pincount > 0) return `pfn ${hex(p.pfn)} still pinned (${p.pincount})`;
+      if (p.refcount !== p.mapcount) {
+        return `pfn ${hex(p.pfn)} has ${p.refcount} references for ${p.mapcount} mappings`;
+      }
+    }
+    for (const mm of k.mms) {
+      const nmm = mm.notifierMm;
+      if (nmm === null) continue;
+      const left = [...nmm.itree.items(), ...nmm.deferredList].map((s) => s.name);
+      if (left.length > 0) return `${mm.name}: interval notifiers never removed: ${left.join(", ")}`;
+      if (nmm.list.length > 0)
+        return `${mm.name}: mmu_notifiers still registered: ${nmm.list.map((s) => s.name).join(", ")}`;
+    }
+    for (const d of closedMmus()) {
+      if (d.size > 0) return `${d.name}: ${d.size} device mappings left after close`;
+    }
+    return null;
+  });
+}

@@ -1,0 +1,245 @@
+/**
+ * Running a scenario on a driver variant: assemble the program (kernel, oracles, end
+ * checks, the process, the opened device context, the scenario's threads), explore it with
+ * the scenario's strategy and budget, and turn the outcome into a result record — the unit
+ * of `mnlab test --json`, of reports/data/results.json, and of the vitest suites.
+ *
+ * Everything in a record but `wallMs` follows from the seeds and budgets: records are
+ * reproducible to the byte.
+ */
+import {
+  type ExecutionOutcome,
+  type ExploreResult,
+  explore,
+  makeStrategy,
+  type Program,
+  replay,
+  type StepStats,
+  type ThreadSnapshot,
+  type TraceEvent,
+} from "@mnlab/sim";
+import type { AccessResult, DeviceMmu } from "../device/device-mmu.ts";
+import { installDeviceOracles } from "../device/device-mmu.ts";
+import type { Verdict } from "../device/violations.ts";
+import { errname } from "../errno.ts";
+import { Kernel } from "../kernel.ts";
+import { installCoreInvariants } from "../notifier/invariants.ts";
+import type { BufferHandle, DeviceContext, DriverModel } from "./driver-model.ts";
+import { installEndChecks } from "./end-checks.ts";
+import { describeExploration, type ExplorationSpec, expectationFor, type Scenario } from "./scenario.ts";
+import { setupProcess } from "./setup.ts";
+
+/** Counter a driver's populate loop bumps on every retry (read_retry true, -EBUSY, invalid range). */
+export const POPULATE_RETRY = "populate_retry";
+
+/** Virtual-time metrics, per execution or per populate, averaged over the executions run. */
+export interface Metrics {
+  /** populate() calls per execution. */
+  populates: number;
+  /** Driver retries per populate() call. */
+  retriesPerPopulate: number;
+  /** Ticks threads spent blocked, per execution. */
+  ticksBlocked: number;
+  /** Invalidation callbacks into driver code, per execution. */
+  callbacks: number;
+  /** Ticks locks were held, per execution. */
+  lockHoldTicks: number;
+}
+
+export interface ResultRecord {
+  driver: string;
+  variant: string;
+  scenario: string;
+  verdict: Verdict | string;
+  expected: Verdict | null;
+  expectedRef: string | null;
+  asExpected: boolean;
+  strategy: string;
+  exploration: ExplorationSpec;
+  executions: number;
+  exhausted: boolean;
+  /** 1-based execution at which the first violation was found. */
+  firstFailureAt: number | null;
+  message: string | null;
+  /** `mnlab replay` token of the shrunk counterexample. */
+  replay: string | null;
+  trace: TraceEvent[] | null;
+  threads: ThreadSnapshot[] | null;
+  steps: StepStats;
+  metrics: Metrics;
+}
+
+/** Budget overrides from the command line. */
+export interface RunOverrides {
+  strategy?: "random" | "pct" | "exhaustive";
+  executions?: number;
+  seed?: number;
+  preemptionBound?: number;
+  depth?: number;
+  maxSteps?: number;
+  timeBudgetMs?: number;
+  onProgress?: (p: { executions: number; failures: number; elapsedMs: number }) => void;
+}
+
+/** Wrap a context so the harness can count populates and know whether it was closed. */
+function instrument(
+  ctx: DeviceContext,
+  k: Kernel,
+  closed: DeviceMmu[],
+): DeviceContext & { isClosed: boolean } {
+  const w = {
+    isClosed: false,
+    get mmus() {
+      return ctx.mmus;
+    },
+    register: (start: number, len: number, opts: { write: boolean }) => ctx.register(start, len, opts),
+    populate: (buf: BufferHandle, start: number, end: number, write: boolean) => {
+      k.ex.count("populate");
+      return ctx.populate(buf, start, end, write);
+    },
+    access: (buf: BufferHandle, addr: number, write: boolean): Promise<AccessResult | number> =>
+      ctx.access(buf, addr, write),
+    unregister: (buf: BufferHandle) => ctx.unregister(buf),
+    close: async () => {
+      if (w.isClosed) return;
+      w.isClosed = true;
+      await ctx.close();
+      for (const m of ctx.mmus) {
+        m.closed = true;
+        closed.push(m);
+      }
+    },
+  };
+  return w;
+}
+
+/** The whole program of one (variant, scenario) execution. */
+export function scenarioProgram(driver: DriverModel, scenario: Scenario): Program {
+  return async (ex) => {
+    const k = new Kernel(ex);
+    const closed: DeviceMmu[] = [];
+    installCoreInvariants(k);
+    installDeviceOracles(k);
+    installEndChecks(k, () => closed);
+    const mm = setupProcess(k, scenario.pages ?? 4);
+    const opened = await driver.open(k, mm);
+    if (typeof opened === "number") {
+      return ex.fail(
+        "exception",
+        `${driver.info.driver}/${driver.info.id}: open() returned ${errname(opened)}`,
+      );
+    }
+    const ctx = instrument(opened, k, closed);
+    await scenario.run({ ex, k, mm, driver, ctx });
+    await ctx.close();
+  };
+}
+
+function effectiveExploration(spec: ExplorationSpec, o: RunOverrides): ExplorationSpec {
+  const strategy = o.strategy ?? spec.strategy;
+  const executions = o.executions ?? spec.executions;
+  const maxSteps = o.maxSteps ?? spec.maxSteps;
+  const seed = o.seed ?? ("seed" in spec ? spec.seed : 1);
+  const base =
+    strategy === "exhaustive"
+      ? {
+          strategy,
+          preemptionBound: o.preemptionBound ?? (spec.strategy === "exhaustive" ? spec.preemptionBound : 2),
+          executions,
+        }
+      : strategy === "pct"
+        ? { strategy, depth: o.depth ?? (spec.strategy === "pct" ? spec.depth : 3), executions, seed }
+        : { strategy, executions, seed };
+  return maxSteps === undefined ? base : { ...base, maxSteps };
+}
+
+/** Harness replay tokens name the scenario too: `driver:variant:scenario:v1...`. */
+export function harnessToken(driver: string, variant: string, scenario: string, simToken: string): string {
+  return `${driver}:${variant}:${scenario}:${simToken}`;
+}
+
+export function parseHarnessToken(token: string): {
+  driver: string;
+  variant: string;
+  scenario: string;
+  sim: string;
+} {
+  const parts = token.trim().split(":");
+  if (parts.length !== 4 || parts.some((p) => p === "")) {
+    throw new Error(`replay token must look like driver:variant:scenario:v1...: ${token.slice(0, 60)}`);
+  }
+  const [driver, variant, scenario, sim] = parts as [string, string, string, string];
+  return { driver, variant, scenario, sim };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function metricsOf(r: ExploreResult): Metrics {
+  const n = Math.max(1, r.executions);
+  const c = r.counters;
+  const populates = c.populate ?? 0;
+  return {
+    populates: round(populates / n),
+    retriesPerPopulate: round(populates === 0 ? 0 : (c[POPULATE_RETRY] ?? 0) / populates),
+    ticksBlocked: round((c.ticks_blocked ?? 0) / n),
+    callbacks: round((c.callbacks ?? 0) / n),
+    lockHoldTicks: round((c.lock_hold_ticks ?? 0) / n),
+  };
+}
+
+export async function runScenario(
+  driver: DriverModel,
+  scenario: Scenario,
+  overrides: RunOverrides = {},
+): Promise<ResultRecord> {
+  const spec = effectiveExploration(scenario.exploration, overrides);
+  const strategy = makeStrategy(
+    spec.strategy === "exhaustive"
+      ? { name: "exhaustive", preemptionBound: spec.preemptionBound }
+      : spec.strategy === "pct"
+        ? { name: "pct", seed: spec.seed, depth: spec.depth }
+        : { name: "random", seed: spec.seed },
+  );
+  const r = await explore(scenarioProgram(driver, scenario), {
+    strategy,
+    executions: spec.executions,
+    ...(spec.maxSteps === undefined ? {} : { maxSteps: spec.maxSteps }),
+    ...(overrides.timeBudgetMs === undefined ? {} : { timeBudgetMs: overrides.timeBudgetMs }),
+    ...(overrides.onProgress === undefined ? {} : { onProgress: overrides.onProgress }),
+  });
+  const exp = expectationFor(scenario, driver.info.id);
+  const verdict = r.failure?.kind ?? "pass";
+  const { driver: d, id } = driver.info;
+  return {
+    driver: d,
+    variant: id,
+    scenario: scenario.name,
+    verdict,
+    expected: exp?.verdict ?? null,
+    expectedRef: exp?.ref ?? null,
+    asExpected: exp !== undefined && exp.verdict === verdict,
+    strategy: describeExploration(spec),
+    exploration: spec,
+    executions: r.executions,
+    exhausted: r.exhausted,
+    firstFailureAt: r.firstFailureAt,
+    message: r.failure?.message ?? null,
+    replay: r.replay === null ? null : harnessToken(d, id, scenario.name, r.replay),
+    trace: r.failure?.trace ?? null,
+    threads: r.failure?.threads ?? null,
+    steps: r.steps,
+    metrics: metricsOf(r),
+  };
+}
+
+/** Re-run one execution of a scenario from its sim token, recording the trace. */
+export function replayScenario(
+  driver: DriverModel,
+  scenario: Scenario,
+  simToken: string,
+  opts: { maxSteps?: number } = {},
+): Promise<ExecutionOutcome> {
+  return replay(scenarioProgram(driver, scenario), simToken, opts);
+}

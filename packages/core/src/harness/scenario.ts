@@ -1,0 +1,67 @@
+/**
+ * A scenario: a race in kernel terms, as data plus thread bodies, with the verdict each
+ * variant is expected to reach and the exploration that establishes it.
+ */
+import type { Execution } from "@mnlab/sim";
+import type { Verdict } from "../device/violations.ts";
+import type { Kernel } from "../kernel.ts";
+import type { MmStruct } from "../mm/mm.ts";
+import type { DeviceContext, DriverModel } from "./driver-model.ts";
+
+/** What a variant should come to, and why. */
+export interface Expectation {
+  verdict: Verdict;
+  /** The kernel commit, thread or reference row that documents it. */
+  ref?: string;
+  /** Reasoning, where the reference does not settle the expectation. */
+  note?: string;
+}
+
+/** How a scenario is explored by default (the budget `mnlab test` and the reports use). */
+export type ExplorationSpec =
+  | { strategy: "exhaustive"; preemptionBound: number; executions: number; maxSteps?: number }
+  | { strategy: "pct"; depth: number; executions: number; seed: number; maxSteps?: number }
+  | { strategy: "random"; executions: number; seed: number; maxSteps?: number };
+
+/** What a scenario's body gets. The device context is open and the process set up. */
+export interface ScenarioContext {
+  ex: Execution;
+  k: Kernel;
+  /** The process's address space: a private RW anonymous VMA [BASE, BASE + pages), touched. */
+  mm: MmStruct;
+  driver: DriverModel;
+  ctx: DeviceContext;
+}
+
+export interface Scenario {
+  /** Reference label first (`V1-...`, `O2-...`), or the conformance name. */
+  name: string;
+  /** One paragraph in kernel terms: who races whom, what must hold. */
+  description: string;
+  /** Pages in the process's VMA (default 4). */
+  pages?: number;
+  /** The racing threads; the harness opens the context before and closes it after. */
+  run(s: ScenarioContext): Promise<void>;
+  /** Expected verdict per variant id; `default` applies to user-written variants. */
+  expected: Record<string, Expectation>;
+  exploration: ExplorationSpec;
+}
+
+/**
+ * The expectation for a variant: its own entry, else `default`, else the interval one —
+ * a migration patch is expected to do what the 5.5 conversion does.
+ */
+export function expectationFor(s: Scenario, variant: string): Expectation | undefined {
+  return s.expected[variant] ?? s.expected.default ?? s.expected.interval;
+}
+
+export function describeExploration(e: ExplorationSpec): string {
+  switch (e.strategy) {
+    case "exhaustive":
+      return `exhaustive (preemption bound ${e.preemptionBound}, at most ${e.executions} executions)`;
+    case "pct":
+      return `PCT (depth ${e.depth}, ${e.executions} executions, seed ${e.seed})`;
+    case "random":
+      return `random (${e.executions} executions, seed ${e.seed})`;
+  }
+}

@@ -1,0 +1,61 @@
+// The harness and the conformance suite, validated on a reference driver: the canonical
+// 5.5 user passes every conformance scenario (exhaustively at the stated bound), and the
+// same driver without read_retry is caught where the collision-retry window matters.
+import { describe, expect, it } from "vitest";
+import { scenarioSuite } from "../src/harness/testing.ts";
+import {
+  CONFORMANCE,
+  conformance,
+  contractProblems,
+  type Expectation,
+  parseHarnessToken,
+  replayScenario,
+  runScenario,
+} from "../src/index.ts";
+import { referenceDriver } from "./reference-driver.ts";
+
+const good = referenceDriver("interval");
+const pass: Record<string, Expectation> = { interval: { verdict: "pass" } };
+const all = conformance(Object.fromEntries(CONFORMANCE.map((c) => [c.name, pass])));
+
+scenarioSuite("reference driver: conformance", [good], all);
+
+describe("harness", () => {
+  it("catches a driver that skips mmu_interval_read_retry, and replays the counterexample", async () => {
+    const bad = referenceDriver("no-retry", true);
+    const s = all.find((x) => x.name === "invalidate-between-lookup-and-program")!;
+    const r = await runScenario(bad, s);
+    expect(["stale-access", "unsafe-map", "use-after-free"]).toContain(r.verdict);
+    expect(r.asExpected).toBe(false);
+    expect(r.trace?.length).toBeGreaterThan(0);
+    const t = parseHarnessToken(r.replay!);
+    expect(t).toMatchObject({ driver: "reference", variant: "no-retry", scenario: s.name });
+    const again = await replayScenario(bad, s, t.sim);
+    expect(again.failure?.kind).toBe(r.verdict);
+    expect(again.trace).toEqual(r.trace);
+  });
+
+  it("records are deterministic", async () => {
+    const s = all[0]!;
+    const a = await runScenario(good, s, { strategy: "random", executions: 50, seed: 3 });
+    const b = await runScenario(good, s, { strategy: "random", executions: 50, seed: 3 });
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+    expect(a.metrics.populates).toBeGreaterThan(0);
+    expect(a.metrics.callbacks).toBeGreaterThan(0);
+  });
+
+  it("checks the contract of a loaded variant", () => {
+    expect(contractProblems(good)).toEqual([]);
+    expect(contractProblems({})).toContain("open(k, mm) is missing");
+    expect(
+      contractProblems({
+        open() {},
+        info: { driver: "x", id: "Bad Id", kernel: "5.5", source: "s", summary: "s", files: [], commits: [] },
+      }),
+    ).toEqual(['info.id "Bad Id" must be lower-case letters, digits and dashes']);
+  });
+
+  it("refuses a conformance table with a scenario left out", () => {
+    expect(() => conformance({ "populate-vs-munmap": pass })).toThrow(/no expectations given/);
+  });
+});
