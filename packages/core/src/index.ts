@@ -113,3 +113,4 @@ export {
   rangeBlockable,
   rangeInit,
 } from "./notifier/range.ts";
+export type { DriverPackage, KernelPatch } from "./harness/driver-package.ts";
