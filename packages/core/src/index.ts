@@ -31,6 +31,7 @@ export {
   type DriverVariantInfo,
   isBuffer,
 } from "./harness/driver-model.ts";
+export type { DriverPackage, KernelPatch } from "./harness/driver-package.ts";
 export { installEndChecks } from "./harness/end-checks.ts";
 export {
   harnessToken,
@@ -113,4 +114,3 @@ export {
   rangeBlockable,
   rangeInit,
 } from "./notifier/range.ts";
-export type { DriverPackage, KernelPatch } from "./harness/driver-package.ts";
