@@ -21,6 +21,7 @@ import {
   MmuNotifier,
   type MmuNotifierEvent,
   mmuIntervalNotifierInsert,
+  mmuIntervalNotifierRemove,
   mmuIntervalSetSeq,
   mmuNotifierRegister,
   PAGE_SIZE,
@@ -122,6 +123,10 @@ export class GateNotifier {
         return true;
       },
     });
+  }
+
+  remove(): Promise<void> {
+    return mmuIntervalNotifierRemove(this.sub);
   }
 }
 
