@@ -58,8 +58,11 @@ export async function runRecorded(
   return last;
 }
 
-/** Replay a token: the same token always gives the same trace, byte for byte. */
-export function replay(
+/**
+ * Replay a token: the same token always gives the same trace, byte for byte. A malformed
+ * token rejects the returned promise (it does not throw synchronously).
+ */
+export async function replay(
   program: Program,
   token: string,
   opts: { maxSteps?: number } = {},
