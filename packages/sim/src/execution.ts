@@ -101,6 +101,12 @@ export class Execution {
   private failed: Failure | null = null;
   private finished = false;
   private settle: (() => void) | null = null;
+  /**
+   * The foreign-await watchdog. Cleared when the execution settles: an armed immediate keeps
+   * the whole execution reachable, and explorations run in one microtask drain, so without
+   * this every execution of a run stayed in memory until the run ended.
+   */
+  private watchdog: NodeJS.Immediate | null = null;
 
   constructor(opts: ExecutionOptions) {
     this.seed = opts.seed;
@@ -227,7 +233,7 @@ export class Execution {
     this.threads.push(t);
     this.running = t;
     void this.runThread(t, RESOLVED, () => main(this));
-    setImmediate(() => {
+    this.watchdog = setImmediate(() => {
       if (!this.finished) {
         const cur = this.running;
         this.recordFailure(
@@ -265,6 +271,7 @@ export class Execution {
     }
     this.finished = true;
     this.running = null;
+    if (this.watchdog !== null) clearImmediate(this.watchdog);
     this.settle?.();
   }
 
@@ -624,6 +631,7 @@ export class Execution {
     this.failed = f;
     this.finished = true;
     this.running = null;
+    if (this.watchdog !== null) clearImmediate(this.watchdog);
     this.settle?.();
   }
 
