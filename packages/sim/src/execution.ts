@@ -69,6 +69,11 @@ export interface ExecutionOptions {
   record: boolean;
   /** Identifies this execution's seed in replay tokens. */
   seed: number;
+  /**
+   * Fail an execution whose running thread awaits a foreign promise (default true). Off only
+   * for a single-thread execution that hosts a benchmark loop, where awaiting timers is harmless.
+   */
+  detectForeignAwait?: boolean;
 }
 
 export interface ExecutionOutcome {
@@ -107,6 +112,7 @@ export class Execution {
    * this every execution of a run stayed in memory until the run ended.
    */
   private watchdog: NodeJS.Immediate | null = null;
+  private readonly detectForeignAwait: boolean;
 
   constructor(opts: ExecutionOptions) {
     this.seed = opts.seed;
@@ -114,6 +120,7 @@ export class Execution {
     this.lockdep = opts.lockdep;
     this.maxSteps = opts.maxSteps;
     this.events = opts.record ? [] : null;
+    this.detectForeignAwait = opts.detectForeignAwait ?? true;
   }
 
   // ---------------------------------------------------------------- read-only state
@@ -234,7 +241,7 @@ export class Execution {
     this.running = t;
     void this.runThread(t, RESOLVED, () => main(this));
     this.watchdog = setImmediate(() => {
-      if (!this.finished) {
+      if (!this.finished && this.detectForeignAwait) {
         const cur = this.running;
         this.recordFailure(
           "foreign-await",

@@ -1,0 +1,96 @@
+/**
+ * Shared pieces of the benchmark programs. A program measures one implementation per
+ * process (shared inline caches would favour whichever ran first) and prints one JSON
+ * object on stdout; run.ts collects them into reports/data/bench.json.
+ *
+ * Model code needs a running simulated thread, so a benchmark hosts its mitata loop inside
+ * one long-lived, single-thread Execution (no other thread, so no interleaving to explore;
+ * foreign-await detection off because mitata awaits its own timers there).
+ */
+import { Execution, Lockdep } from "@mnlab/sim";
+import { run } from "mitata";
+
+export interface Stats {
+  /** Nanoseconds per iteration. */
+  p50: number;
+  p75: number;
+  p99: number;
+  avg: number;
+  min: number;
+  max: number;
+  samples: number;
+}
+
+export interface Args {
+  impl: string;
+  smoke: boolean;
+  sizes: number[];
+}
+
+/** --impl NAME, --smoke, --sizes 1,10,100. A bad value is a one-line error and exit 2. */
+export function parseArgs(argv: string[], impls: readonly string[], defaultSizes: number[]): Args {
+  const get = (flag: string) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const impl = get("--impl") ?? impls[0]!;
+  if (!impls.includes(impl)) die(`--impl must be one of ${impls.join(", ")}, got "${impl}"`);
+  const smoke = argv.includes("--smoke");
+  const raw = get("--sizes");
+  const sizes =
+    raw === undefined ? (smoke ? defaultSizes.slice(0, 2) : defaultSizes) : raw.split(",").map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1))
+    die(`--sizes must be positive integers, got "${raw}"`);
+  return { impl, smoke, sizes };
+}
+
+export function die(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
+
+/** Run `main` as the only thread of an execution and return its result. */
+export async function inSim<T>(main: (ex: Execution) => Promise<T>): Promise<T> {
+  let result: T | undefined;
+  const ex = new Execution({
+    chooser: { pickThread: (e) => e[0]!, pickData: () => 0 },
+    lockdep: new Lockdep(false),
+    maxSteps: Number.MAX_SAFE_INTEGER,
+    record: false,
+    seed: 0,
+    detectForeignAwait: false,
+  });
+  const out = await ex.run(async (x) => {
+    result = await main(x);
+  });
+  if (out.failure !== null)
+    throw new Error(`benchmark program failed: ${out.failure.kind}: ${out.failure.message}`);
+  return result as T;
+}
+
+/** Run the registered mitata benchmarks quietly and return each one's stats by name. */
+export async function collect(smoke: boolean): Promise<Record<string, Stats>> {
+  const r = await run({ format: "quiet", throw: true });
+  const out: Record<string, Stats> = {};
+  for (const t of r.benchmarks) {
+    for (const run of t.runs) {
+      if (run.stats === undefined) throw new Error(`${run.name}: ${String(run.error)}`);
+      const s = run.stats;
+      out[run.name] = {
+        p50: s.p50,
+        p75: s.p75,
+        p99: s.p99,
+        avg: s.avg,
+        min: s.min,
+        max: s.max,
+        samples: s.samples.length,
+      };
+    }
+  }
+  if (smoke) for (const v of Object.values(out)) v.samples = Math.min(v.samples, 1);
+  return out;
+}
+
+export function emit(obj: unknown): void {
+  process.stdout.write(`${JSON.stringify(obj)}\n`);
+}
