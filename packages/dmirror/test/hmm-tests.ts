@@ -35,6 +35,7 @@ import {
 import { expect } from "vitest";
 import {
   type Dmirror,
+  type DmirrorOpenOptions,
   dmirrorFopsOpen,
   dmirrorFopsRelease,
   dmirrorFopsUnlockedIoctl,
@@ -83,8 +84,8 @@ export interface TestProcess {
 }
 
 /** hmm_open(): open /dev/hmm_dmirrorN in the process owning mm. */
-export async function hmmOpen(mm: MmStruct, name: string): Promise<Dmirror> {
-  const r = await dmirrorFopsOpen(mm, name);
+export async function hmmOpen(mm: MmStruct, name: string, opts: DmirrorOpenOptions = {}): Promise<Dmirror> {
+  const r = await dmirrorFopsOpen(mm, name, opts);
   expect(r.ret, `open(${name})`).toBe(0);
   return r.dmirror!;
 }
