@@ -25,8 +25,8 @@ import {
   uniformRequest,
 } from "@mnlab/core";
 import { Mutex } from "@mnlab/sim";
-import { bench, do_not_optimize } from "mitata";
-import { collect, emit, inSim, parseArgs } from "./lib.ts";
+import { do_not_optimize } from "mitata";
+import { benchmark, collect, emit, inSim, parseArgs } from "./lib.ts";
 
 export const IMPLS = ["interval", "hmm54"] as const;
 const SIZES = [1, 10, 100, 1000, 10_000, 100_000];
@@ -81,7 +81,7 @@ const rows = await inSim(async (ex) => {
       }
     }
     const hit = BASE + Math.floor(n / 2) * 2 * PAGE_SIZE;
-    bench(`invalidate n=${n}`, async () => {
+    benchmark(`invalidate n=${n}`, async () => {
       const r = rangeInit(mm, "CLEAR", hit, hit + PAGE_SIZE);
       await mmuNotifierInvalidateRangeStart(r);
       await mmuNotifierInvalidateRangeEnd(r);

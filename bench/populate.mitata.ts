@@ -31,8 +31,8 @@ import {
   uniformRequest,
 } from "@mnlab/core";
 import { Mutex } from "@mnlab/sim";
-import { bench, do_not_optimize } from "mitata";
-import { collect, emit, inSim, parseArgs } from "./lib.ts";
+import { do_not_optimize } from "mitata";
+import { benchmark, collect, emit, inSim, parseArgs } from "./lib.ts";
 
 const IMPLS = ["interval", "hmm54"] as const;
 const PAGES = 16;
@@ -53,7 +53,7 @@ const stats = await inSim(async (ex) => {
         return true;
       },
     });
-    bench("populate", async () => {
+    benchmark("populate", async () => {
       const range = new HmmRange55(sub, BASE, end, uniformRequest(true, false));
       range.notifierSeq = await mmuIntervalReadBegin(sub);
       await mm.mmapSem.downRead();
@@ -72,7 +72,7 @@ const stats = await inSim(async (ex) => {
     await mm.mmapSem.downWrite();
     await hmmMirrorRegister(mirror, mm);
     await mm.mmapSem.upWrite();
-    bench("populate", async () => {
+    benchmark("populate", async () => {
       const range = new HmmRange(BASE, end, uniformRequest(true, false));
       await hmmRangeRegister(range, mirror);
       await hmmRangeWaitUntilValid(range, HMM_RANGE_DEFAULT_TIMEOUT);
