@@ -239,4 +239,32 @@ describe("6.5 release (exit_mmap)", () => {
     const r = await exhaustClean(program, 2);
     console.log(`6.5 release vs fault: bound 2 exhausted, ${r.executions} executions`);
   });
+  it("remove racing exit: when remove returns the notifier is out of the tree and no callback follows (exhaustive, bound 2)", async () => {
+    const program: Program = async (ex) => {
+      const { k, mm } = setup(ex);
+      let removed = false;
+      class Watched extends IdealUser {
+        protected override invalidate(s: MmuIntervalNotifier, r: MmuNotifierRange, seq: number) {
+          if (removed) throw new Error("invalidate callback after mmu_interval_notifier_remove returned");
+          return super.invalidate(s, r, seq);
+        }
+      }
+      const u = new Watched(k, mm, BASE, BASE + 2 * P);
+      expect(await u.insert()).toBe(0);
+      expect(await u.populate()).toBe(0);
+      const a = ex.spawn("close", async () => {
+        await u.dev.unmap(BASE, BASE + 2 * P); // the device stops first
+        await u.remove();
+        removed = true;
+        expect(mm.notifierMm!.itree.has(u.sub)).toBe(false);
+        expect(mm.notifierMm!.invalidateSeq & 1).toBe(0);
+      });
+      const b = ex.spawn("exit", () => exitTask(mm));
+      await a.join();
+      await b.join();
+      expect(u.calls.filter((c) => c.event === "RELEASE").length).toBeLessThanOrEqual(1);
+    };
+    const r = await exhaustClean(program, 2);
+    console.log(`6.5 remove vs exit: bound 2 exhausted, ${r.executions} executions`);
+  });
 });
