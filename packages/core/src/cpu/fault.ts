@@ -84,9 +84,12 @@ export async function cpuAccess(
 ): Promise<number | "sigsegv"> {
   const k = mm.kernel;
   await mm.mmapSem.downRead();
-  let r: VmFault = "ok";
+  // The hardware faults on any access the VMA forbids (PROT_NONE, a write to read-only),
+  // present PTE or not; handle_mm_fault then refuses it (access_error() -> SIGSEGV).
+  const vma = mm.vmaAt(addr);
+  let r: VmFault = vma === undefined || !vma.flags.read || (write && !vma.flags.write) ? "sigsegv" : "ok";
   const pte = mm.pt.get(addr);
-  if (pte === undefined || (write && !pte.write)) r = await handleMmFault(mm, addr, write);
+  if (r === "ok" && (pte === undefined || (write && !pte.write))) r = await handleMmFault(mm, addr, write);
   let data: number | "sigsegv" = "sigsegv";
   if (r === "ok") {
     const cur = mm.pt.get(addr)!;
