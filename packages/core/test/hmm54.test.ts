@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import {
   cpuAccess,
   DeviceMmu,
+  EAGAIN,
   EBUSY,
   HMM_RANGE_DEFAULT_TIMEOUT,
   HmmMirror,
@@ -66,7 +67,7 @@ class LegacyUser {
       syncCpuDevicePagetables: async (_m, update) => {
         if (this.onSync !== null) await this.onSync(update);
         if (update.blockable) await this.lock.lock();
-        else if (!(await this.lock.trylock())) return -11; // -EAGAIN
+        else if (!(await this.lock.trylock())) return EAGAIN;
         await this.dev.unmap(update.start, update.end);
         await this.lock.unlock();
         return 0;

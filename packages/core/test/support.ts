@@ -170,5 +170,3 @@ export class ClassicGate {
 function pick(r: { event: MmuNotifierEvent; start: number; end: number; blockable: boolean }) {
   return { event: r.event, start: r.start, end: r.end, blockable: r.blockable };
 }
-
-export { pick as rangeRecord };
