@@ -173,7 +173,9 @@ async function __mmuIntervalNotifierInsert(
   // check_add_overflow(start, length - 1, &last): the tree's last is inclusive.
   if (length === 0 || start + length - 1 >= ULONG_MAX) return EOVERFLOW;
   sub.last = start + length - 1;
-  // Must be called with an mmget() held.
+  // "Must call with a mmget() held." Unclear record: the reference says insert fails with
+  // -EINVAL once the mm is no longer alive; the 5.5 source may test mm_count rather than
+  // mm_users here. The model tests mm_users, the reading under which the check can fire.
   if ((await mm.mmUsers.read()) <= 0) {
     k.warn("mmu_interval_notifier_insert on an mm with mm_users <= 0");
     return EINVAL;
