@@ -38,6 +38,7 @@ describe("benchmarks (smoke)", () => {
     expect(doc.invalidateRatios.length).toBeGreaterThan(0);
     expect(doc.populate.interval.p50).toBeGreaterThan(0);
     expect(doc.traffic.rows.length).toBeGreaterThan(0);
+    expect(doc.sim).toBeDefined();
   });
 
   it("a bad option is a one-line error and exit 2", () => {
