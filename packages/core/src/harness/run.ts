@@ -150,7 +150,8 @@ function effectiveExploration(spec: ExplorationSpec, o: RunOverrides): Explorati
       : strategy === "pct"
         ? { strategy, depth: o.depth ?? (spec.strategy === "pct" ? spec.depth : 3), executions, seed }
         : { strategy, executions, seed };
-  return maxSteps === undefined ? base : { ...base, maxSteps };
+  const withSteps = maxSteps === undefined ? base : { ...base, maxSteps };
+  return spec.lockdep === undefined ? withSteps : { ...withSteps, lockdep: spec.lockdep };
 }
 
 /** Harness replay tokens name the scenario too: `driver:variant:scenario:v1...`. */
@@ -206,6 +207,7 @@ export async function runScenario(
     strategy,
     executions: spec.executions,
     ...(spec.maxSteps === undefined ? {} : { maxSteps: spec.maxSteps }),
+    ...(spec.lockdep === undefined ? {} : { lockdep: spec.lockdep }),
     ...(overrides.timeBudgetMs === undefined ? {} : { timeBudgetMs: overrides.timeBudgetMs }),
     ...(overrides.onProgress === undefined ? {} : { onProgress: overrides.onProgress }),
   });
