@@ -22,7 +22,7 @@ describe("benchmarks (smoke)", () => {
         "--out",
         out,
         "--only",
-        "invalidate,populate,traffic",
+        "invalidate,populate,traffic,sim",
       ],
       {
         cwd: root,
