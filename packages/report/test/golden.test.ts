@@ -1,0 +1,60 @@
+// Golden files: the renderers' output for the fixed fixtures, byte for byte, committed under
+// test/golden/. After an intended change, regenerate them with
+//   UPDATE_GOLDEN=1 npx vitest run --project report
+// and read the diff.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import {
+  benchPage,
+  cpuColumns,
+  driverPage,
+  indexPage,
+  metricsChart,
+  renderReport,
+  resultsDocument,
+  sequenceDiagram,
+  stableJson,
+} from "../src/index.ts";
+import { DRIVER, INPUT, RECORDS, TRACE } from "./fixtures.ts";
+
+const dir = new URL("./golden/", import.meta.url);
+const update = process.env.UPDATE_GOLDEN === "1";
+
+function golden(name: string, actual: string): void {
+  const file = new URL(name, dir);
+  if (update || !existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, actual);
+    if (!update)
+      throw new Error(`golden file ${name} was missing and has been written: check it, then re-run`);
+  }
+  expect(actual).toBe(readFileSync(file, "utf8"));
+}
+
+const bench = JSON.parse(readFileSync(new URL("./fixtures/bench.json", import.meta.url), "utf8"));
+
+describe("golden files", () => {
+  it("index page", () => golden("README.md.golden", indexPage(INPUT)));
+  it("driver page", () => golden("toy.md.golden", driverPage(DRIVER, RECORDS)));
+  it("CPU columns", () => golden("cpu-columns.txt", `${cpuColumns(TRACE)}\n`));
+  it("Mermaid sequence diagram", () => golden("sequence.mmd", `${sequenceDiagram(TRACE)}\n`));
+  it("metrics bar chart", () => golden("toy-metrics.svg", metricsChart("toy", RECORDS)));
+  it("results.json", () => golden("results.json.golden", stableJson(resultsDocument(RECORDS))));
+  it("bench page and scaling plot", () => {
+    const b = benchPage(bench);
+    golden("bench.md.golden", b.markdown);
+    expect([...b.plots.keys()]).toEqual(["img/bench-invalidate.svg"]);
+    golden("bench-invalidate.svg", b.plots.get("img/bench-invalidate.svg")!);
+  });
+  it("the report directory lists every file once, sorted", () => {
+    const files = renderReport({ ...INPUT, bench });
+    expect([...files.keys()]).toEqual([
+      "README.md",
+      "bench.md",
+      "data/results.json",
+      "img/bench-invalidate.svg",
+      "img/toy-metrics.svg",
+      "toy.md",
+    ]);
+  });
+});
