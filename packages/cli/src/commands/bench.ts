@@ -1,0 +1,23 @@
+/**
+ * `mnlab bench`: the benchmark programs belong to bench/ (`npm run bench`); this delegates to
+ * them, passing its arguments through, and says so plainly when they are not there.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { UsageError } from "../errors.ts";
+import { repoRoot } from "../paths.ts";
+
+export function benchCommand(args: string[]): number {
+  const entry = join(repoRoot, "bench", "run.ts");
+  if (!existsSync(entry)) throw new UsageError("bench is not available yet: bench/run.ts has not landed");
+  const r = spawnSync(
+    process.execPath,
+    ["--expose-gc", "--import", import.meta.resolve("tsx"), entry, ...args],
+    {
+      cwd: repoRoot,
+      stdio: "inherit",
+    },
+  );
+  return r.status ?? 1;
+}

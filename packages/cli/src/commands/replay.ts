@@ -1,0 +1,76 @@
+/**
+ * `mnlab replay <token>`: re-run the one execution a token records and print its trace as
+ * the CPU columns kernel developers write (and, with --mermaid, as a sequence diagram).
+ * Tokens name driver, variant and scenario; a token from a user-written variant needs that
+ * module again (--variant path.ts). Exit 0 when the replayed verdict is the expected one.
+ */
+import { expectationFor, parseHarnessToken, replayScenario } from "@mnlab/core";
+import { cpuColumns, sequenceDiagram, stableJson } from "@mnlab/report";
+import { choices, firstLine, UsageError } from "../errors.ts";
+import { driverNamed } from "../registry.ts";
+import { loadUserVariant } from "../user-variant.ts";
+
+export async function replayCommand(
+  token: string,
+  o: { variant: string[]; mermaid: boolean; json: boolean },
+): Promise<number> {
+  let t: ReturnType<typeof parseHarnessToken>;
+  try {
+    t = parseHarnessToken(token);
+  } catch (e) {
+    throw new UsageError(firstLine(e));
+  }
+  const d = await driverNamed(t.driver);
+  const user = [];
+  for (const p of o.variant) user.push(await loadUserVariant(p));
+  const variants = [...d.variants, ...user.filter((v) => v.info.driver === d.name)];
+  const variant = variants.find((v) => v.info.id === t.variant);
+  if (variant === undefined) {
+    throw new UsageError(
+      `token names variant "${t.variant}", not a ${d.name} variant (${choices(variants.map((v) => v.info.id))}); ` +
+        "a user-written one needs --variant path.ts",
+    );
+  }
+  const scenario = d.scenarios.find((s) => s.name === t.scenario);
+  if (scenario === undefined) {
+    throw new UsageError(
+      `token names scenario "${t.scenario}", not a ${d.name} scenario (${choices(d.scenarios.map((s) => s.name))})`,
+    );
+  }
+  let outcome: Awaited<ReturnType<typeof replayScenario>>;
+  try {
+    outcome = await replayScenario(variant, scenario, t.sim);
+  } catch (e) {
+    throw new UsageError(`cannot replay this token: ${firstLine(e)}`);
+  }
+  const verdict = outcome.failure?.kind ?? "pass";
+  const expected = expectationFor(scenario, variant.info.id)?.verdict ?? null;
+  const trace = outcome.trace ?? [];
+  if (o.json) {
+    process.stdout.write(
+      stableJson({
+        schema: "mnlab-replay/1",
+        driver: d.name,
+        variant: variant.info.id,
+        scenario: scenario.name,
+        replay: token.trim(),
+        verdict,
+        expected,
+        asExpected: verdict === expected,
+        message: outcome.failure?.message ?? null,
+        steps: outcome.steps,
+        trace,
+        threads: outcome.failure?.threads ?? null,
+      }),
+    );
+  } else {
+    const head =
+      `${d.name}/${variant.info.id} ${scenario.name}: ${verdict}` +
+      (outcome.failure === null ? "" : ` — ${outcome.failure.message}`) +
+      (verdict === expected ? " (as expected)" : ` (expected ${expected ?? "nothing stated"})`);
+    const out = [head, "", cpuColumns(trace)];
+    if (o.mermaid) out.push("", sequenceDiagram(trace));
+    process.stdout.write(`${out.join("\n")}\n`);
+  }
+  return verdict === expected ? 0 : 1;
+}

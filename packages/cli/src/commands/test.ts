@@ -1,0 +1,57 @@
+/**
+ * `mnlab test [driver...]`: run scenarios and compare each verdict with the expected one.
+ * Exit 0 when every verdict is as expected, 1 otherwise. With --json, stdout holds only the
+ * results document (packages/cli/schema/results.schema.json).
+ */
+import { resultsDocument, stableJson } from "@mnlab/report";
+import { UsageError } from "../errors.ts";
+import type { Shard, StrategyName } from "../options.ts";
+import { runWork } from "../runner.ts";
+import { verdictTable } from "../verdict-table.ts";
+import { type Budget, keyOf, shardOf, workList } from "../work.ts";
+
+export interface TestOptions {
+  variant: string[];
+  scenario: string[];
+  strategy?: StrategyName;
+  executions?: number;
+  seed?: number;
+  preemptions?: number;
+  budget?: number;
+  shard?: Shard;
+  jobs: number;
+  json: boolean;
+}
+
+export function budgetOf(o: TestOptions): Budget {
+  const b: Budget = {};
+  if (o.strategy !== undefined) b.strategy = o.strategy;
+  if (o.executions !== undefined) b.executions = o.executions;
+  if (o.seed !== undefined) b.seed = o.seed;
+  if (o.preemptions !== undefined) b.preemptionBound = o.preemptions;
+  if (o.budget !== undefined) b.timeBudgetMs = o.budget;
+  return b;
+}
+
+export async function testCommand(driverNames: string[], o: TestOptions): Promise<number> {
+  const all = await workList({ drivers: driverNames, variants: o.variant, scenarios: o.scenario });
+  if (all.length === 0) throw new UsageError("nothing to run: no driver package is registered");
+  const mine = shardOf(all, o.shard);
+  const results = await runWork(mine, { budget: budgetOf(o), jobs: o.jobs, progress: true });
+  if (o.json) {
+    const doc =
+      o.shard === undefined
+        ? resultsDocument(results)
+        : { ...resultsDocument(results), shard: o.shard, work: all.map(keyOf) };
+    const { results: rs, ...head } = doc;
+    process.stdout.write(stableJson({ ...head, results: rs }));
+  } else {
+    if (o.shard !== undefined) {
+      process.stdout.write(
+        `shard ${o.shard.index}/${o.shard.count}: ${mine.length} of ${all.length} runs\n\n`,
+      );
+    }
+    process.stdout.write(verdictTable(results));
+  }
+  return results.every((r) => r.asExpected) ? 0 : 1;
+}

@@ -1,0 +1,179 @@
+/**
+ * The `mnlab` command. Every subcommand that reports takes --json (stdout then holds only
+ * the document); progress goes to stderr. Exit codes: 0 every verdict as expected, 1 one is
+ * not (or --check found a difference), 2 a usage error, printed as one line — never a stack
+ * trace (MNLAB_DEBUG=1 adds it, for bugs in mnlab itself).
+ *
+ *   node --import tsx packages/cli/src/main.ts <command> ...   (npm run mnlab -- <command> ...)
+ */
+import { availableParallelism } from "node:os";
+import { Argument, Command, CommanderError, Option } from "commander";
+import { benchCommand } from "./commands/bench.ts";
+import { listCommand } from "./commands/list.ts";
+import { mergeCommand } from "./commands/merge.ts";
+import { replayCommand } from "./commands/replay.ts";
+import { reportCommand } from "./commands/report.ts";
+import { type TestOptions, testCommand } from "./commands/test.ts";
+import { firstLine, UsageError } from "./errors.ts";
+import {
+  collect,
+  duration,
+  nonNegativeInt,
+  positiveInt,
+  STRATEGIES,
+  seed,
+  shard,
+  strategy,
+} from "./options.ts";
+
+const JOBS = availableParallelism();
+
+function jobsOption(def: number): Option {
+  return new Option("--jobs <N>", "worker processes running scenarios side by side")
+    .argParser(positiveInt)
+    .default(def, `${def}: the CPUs here`);
+}
+
+const jsonOption = () =>
+  new Option("--json", "print the JSON document only (see the README's --json contract)").default(false);
+
+function build(setExit: (code: number) => void): Command {
+  const program = new Command("mnlab")
+    .description(
+      "Linux 5.4 vs 5.5 MMU-notifier users under a deterministic scheduler: run the scenarios, " +
+        "replay counterexamples, regenerate reports/.\n" +
+        "Exit status: 0 every verdict as expected, 1 one is not, 2 usage error.",
+    )
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ outputError: (str, write) => write(`mnlab: ${str.replace(/^error: /, "")}`) })
+    .configureHelp({ sortSubcommands: false, showGlobalOptions: false });
+
+  program
+    .command("list")
+    .description("drivers, their variants (id, kernel version, model source) and scenarios")
+    .addOption(jsonOption())
+    .action(async (o) => setExit(await listCommand(o)));
+
+  program
+    .command("test")
+    .description("run scenarios; print each verdict against the expected one")
+    .addArgument(new Argument("[driver...]", "drivers to run").default([], "every registered driver"))
+    .addOption(
+      new Option(
+        "--variant <id|path.ts>",
+        "a variant id to keep, or a module exporting a DriverModel to add (repeatable)",
+      )
+        .argParser(collect)
+        .default([], "every built-in variant"),
+    )
+    .addOption(
+      new Option("--scenario <name>", "a scenario to run (repeatable)")
+        .argParser(collect)
+        .default([], "every scenario"),
+    )
+    .addOption(
+      new Option("--strategy <name>", "exploration strategy (default: each scenario's own)")
+        .choices(STRATEGIES)
+        .argParser(strategy),
+    )
+    .addOption(
+      new Option("--executions <N>", "most executions per run (default: each scenario's own)").argParser(
+        positiveInt,
+      ),
+    )
+    .addOption(
+      new Option("--seed <S>", "seed of random and pct (default: each scenario's own)").argParser(seed),
+    )
+    .addOption(
+      new Option(
+        "--preemptions <B>",
+        "preemption bound of exhaustive search (default: the scenario's own, else 2)",
+      ).argParser(nonNegativeInt),
+    )
+    .addOption(
+      new Option(
+        "--budget <time>",
+        "wall-clock cap per run, e.g. 30s (makes executions machine-dependent) (default: none)",
+      ).argParser(duration),
+    )
+    .addOption(
+      new Option(
+        "--shard <i/n>",
+        "run the i-th of n deterministic slices of the work list (default: 1/1, everything)",
+      ).argParser(shard),
+    )
+    .addOption(jobsOption(JOBS))
+    .addOption(jsonOption())
+    .action(async (names: string[], o: TestOptions) => setExit(await testCommand(names, o)));
+
+  program
+    .command("replay")
+    .description("re-run one execution from its token; print it as CPU columns")
+    .argument("<token>", "replay token (driver:variant:scenario:v1...), as test and the reports print it")
+    .addOption(new Option("--mermaid", "also print the Mermaid sequenceDiagram").default(false))
+    .addOption(
+      new Option("--variant <path.ts>", "module of the user-written variant the token names (repeatable)")
+        .argParser(collect)
+        .default([], "none"),
+    )
+    .addOption(jsonOption())
+    .action(async (token: string, o) => setExit(await replayCommand(token, o)));
+
+  program
+    .command("report")
+    .description("run every driver's scenarios at their default budgets and regenerate reports/")
+    .addOption(new Option("--out <dir>", "report directory (default: reports/ in the repository root)"))
+    .addOption(
+      new Option("--check", "write nothing; fail when the committed files differ from a fresh run").default(
+        false,
+      ),
+    )
+    .addOption(jobsOption(JOBS))
+    .action(async (o) => setExit(await reportCommand(o)));
+
+  program
+    .command("merge")
+    .description("join the --json output of sharded test runs (test --shard i/n --json)")
+    .argument("<files...>", "results documents, one per shard")
+    .addOption(jsonOption())
+    .action(async (files: string[], o) => setExit(await mergeCommand(files, o)));
+
+  program
+    .command("bench")
+    .description("run the benchmark programs in bench/ (writes reports/data/bench.json)")
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .helpOption(false)
+    .argument("[args...]", "passed to bench/run.ts, e.g. --smoke")
+    .action((args: string[]) => setExit(benchCommand(args)));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = build((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander has printed its one-line message (or the help) already.
+      return e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.exitCode === 0
+        ? 0
+        : 2;
+    }
+    if (process.env.MNLAB_DEBUG === "1" && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    process.stderr.write(`mnlab: ${e instanceof UsageError ? "" : "error: "}${firstLine(e)}\n`);
+    return 2;
+  }
+}
+
+process.on("uncaughtException", (e) => {
+  process.stderr.write(`mnlab: error: ${firstLine(e)}\n`);
+  process.exit(2);
+});
+process.exitCode = await main(process.argv);

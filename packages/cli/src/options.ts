@@ -1,0 +1,69 @@
+/**
+ * Option values, parsed once: each parser turns the text into a typed value or throws
+ * commander's InvalidArgumentError, which the command prints as one line and exits 2.
+ */
+import { InvalidArgumentError } from "commander";
+
+export function positiveInt(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v))) {
+    throw new InvalidArgumentError("must be a positive integer.");
+  }
+  return Number(v);
+}
+
+export function nonNegativeInt(v: string): number {
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) {
+    throw new InvalidArgumentError("must be an integer, 0 or more.");
+  }
+  return Number(v);
+}
+
+/** A seed: an integer that fits the strategies' 32-bit generators. */
+export function seed(v: string): number {
+  if (!/^-?\d+$/.test(v) || Math.abs(Number(v)) > 2 ** 31 - 1) {
+    throw new InvalidArgumentError("must be an integer between -2147483647 and 2147483647.");
+  }
+  return Number(v);
+}
+
+export const STRATEGIES = ["random", "pct", "exhaustive"] as const;
+export type StrategyName = (typeof STRATEGIES)[number];
+
+export function strategy(v: string): StrategyName {
+  if (!(STRATEGIES as readonly string[]).includes(v)) {
+    throw new InvalidArgumentError(`must be one of ${STRATEGIES.join(", ")}.`);
+  }
+  return v as StrategyName;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A wall-clock budget: "30s", "500ms", "2m", "1h" -> milliseconds. */
+export function duration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v.trim());
+  if (m === null || Number(m[1]) <= 0) {
+    throw new InvalidArgumentError('must be a duration such as "500ms", "30s", "2m" or "1h".');
+  }
+  return Math.round(Number(m[1]) * UNITS[m[2]!]!);
+}
+
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** "i/n" with 1 <= i <= n. */
+export function shard(v: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(v.trim());
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (m === null || count < 1 || index < 1 || index > count) {
+    throw new InvalidArgumentError('must be "i/n" with 1 <= i <= n, e.g. "2/4".');
+  }
+  return { index, count };
+}
+
+/** For repeatable options: collect every occurrence. */
+export function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}

@@ -1,0 +1,42 @@
+/**
+ * A worker process of the runner (runner.ts): loads the same drivers (and user-written
+ * variant modules) as its parent, then runs the items it is sent, one at a time, reporting
+ * progress and each record over IPC.
+ */
+import { runScenario } from "@mnlab/core";
+import { firstLine } from "./errors.ts";
+import { drivers } from "./registry.ts";
+import type { FromWorker, ToWorker } from "./runner.ts";
+import { loadUserVariant } from "./user-variant.ts";
+
+const send = (m: FromWorker) => process.send!(m);
+let extra: Awaited<ReturnType<typeof loadUserVariant>>[] = [];
+
+process.on("message", async (m: ToWorker | { type: "exit" }) => {
+  try {
+    if (m.type === "exit") {
+      process.disconnect?.();
+      return;
+    }
+    if (m.type === "init") {
+      extra = [];
+      for (const p of m.modules) extra.push(await loadUserVariant(p));
+      await drivers();
+      send({ type: "ready" });
+      return;
+    }
+    const d = (await drivers()).find((x) => x.name === m.driver)!;
+    const variant =
+      d.variants.find((v) => v.info.id === m.variant) ??
+      extra.find((v) => v.info.driver === m.driver && v.info.id === m.variant)!;
+    const scenario = d.scenarios.find((s) => s.name === m.scenario)!;
+    const record = await runScenario(variant, scenario, {
+      ...m.budget,
+      onProgress: (p) =>
+        send({ type: "progress", index: m.index, executions: p.executions, failures: p.failures }),
+    });
+    send({ type: "result", index: m.index, record: JSON.parse(JSON.stringify(record)) });
+  } catch (e) {
+    send({ type: "error", message: firstLine(e) });
+  }
+});
