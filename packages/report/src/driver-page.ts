@@ -146,7 +146,7 @@ export function counterexample(r: ResultRecord): string {
     : `${UNEXPECTED} Not expected: the expected verdict is ${r.expected ?? "not stated"}.`;
   const blocks = [
     `### ${counterexampleHeading(r)}`,
-    `${expected} Found at execution ${int(r.firstFailureAt ?? 0)} of ${int(r.executions)} under ` +
+    `${expected} Found at execution ${int(r.firstFailureAt ?? 0)} under ` +
       `${r.strategy}; the trace below is the shrunk counterexample.`,
     `> ${code((r.message ?? "").replace(/\s+/g, " "))}`,
   ];

@@ -56,10 +56,10 @@ function catalogue(results: ResultRecord[]): string {
   const rows = bugs.map((r) => {
     const found =
       r.verdict === r.expected
-        ? `after ${int(r.firstFailureAt ?? 0)} of ${int(r.executions)} executions`
+        ? `at execution ${int(r.firstFailureAt ?? 0)}`
         : r.verdict === "pass"
           ? `${UNEXPECTED} not found in ${int(r.executions)} executions`
-          : `${UNEXPECTED} found ${r.verdict} instead, after ${int(r.firstFailureAt ?? 0)}`;
+          : `${UNEXPECTED} found ${r.verdict} instead, at execution ${int(r.firstFailureAt ?? 0)}`;
     const where = r.trace === null ? "" : `[counterexample](${counterexampleLink(r, true)})`;
     return [
       `[${r.driver}](${r.driver}.md)`,
@@ -71,7 +71,7 @@ function catalogue(results: ResultRecord[]): string {
       where,
     ];
   });
-  return table(["driver", "variant", "kernel commit / ref", "violation", "scenario", "found", ""], rows);
+  return table(["driver", "variant", "kernel commit / ref", "violation", "scenario", "first found", ""], rows);
 }
 
 function drivers(input: ReportInput): string {

@@ -47,11 +47,14 @@ export function recordsOf(input: ReportInput, driver: string): ResultRecord[] {
   return input.results.filter((r) => r.driver === driver);
 }
 
-/** Variant ids in the order a matrix shows them: legacy, interval, then the rest as first seen. */
+/**
+ * Variant ids in the order a matrix shows them: legacy, its siblings (`legacy-*`), interval,
+ * then the rest (user-written variants) as first seen.
+ */
 export function variantColumns(ids: Iterable<string>): string[] {
   const seen: string[] = [];
   for (const id of ids) if (!seen.includes(id)) seen.push(id);
-  const rank = (id: string) => (id === "legacy" ? 0 : id === "interval" ? 1 : 2);
+  const rank = (id: string) => (id === "legacy" ? 0 : id.startsWith("legacy") ? 1 : id === "interval" ? 2 : 3);
   return seen
     .map((id, i) => ({ id, i }))
     .sort((a, b) => rank(a.id) - rank(b.id) || a.i - b.i)
