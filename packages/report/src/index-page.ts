@@ -71,7 +71,10 @@ function catalogue(results: ResultRecord[]): string {
       where,
     ];
   });
-  return table(["driver", "variant", "kernel commit / ref", "violation", "scenario", "first found", ""], rows);
+  return table(
+    ["driver", "variant", "kernel commit / ref", "violation", "scenario", "first found", ""],
+    rows,
+  );
 }
 
 function drivers(input: ReportInput): string {

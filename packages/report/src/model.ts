@@ -54,7 +54,8 @@ export function recordsOf(input: ReportInput, driver: string): ResultRecord[] {
 export function variantColumns(ids: Iterable<string>): string[] {
   const seen: string[] = [];
   for (const id of ids) if (!seen.includes(id)) seen.push(id);
-  const rank = (id: string) => (id === "legacy" ? 0 : id.startsWith("legacy") ? 1 : id === "interval" ? 2 : 3);
+  const rank = (id: string) =>
+    id === "legacy" ? 0 : id.startsWith("legacy") ? 1 : id === "interval" ? 2 : 3;
   return seen
     .map((id, i) => ({ id, i }))
     .sort((a, b) => rank(a.id) - rank(b.id) || a.i - b.i)
