@@ -4,6 +4,8 @@
  * by its shape rather than a fixed schema, so the bench programs can grow:
  *   - top-level scalars (and one level of nested scalars, e.g. `machine.cpus`) are the
  *     measurement's circumstances, listed first;
+ *   - an object whose values are flat objects (one measurement per implementation) is a table
+ *     with a row per value;
  *   - every array of objects, wherever it sits, is a table titled by its path (nested objects
  *     in a row, such as mitata stats, become `stats.p50` columns); an object whose values are
  *     one object per implementation, each holding its rows under the same key, is one table
@@ -64,6 +66,16 @@ function findTables(x: Json, path: string[], out: BenchTable[]): void {
     return;
   }
   if (!isRecord(x)) return;
+  // One flat object per implementation (a single measurement each): one row per key.
+  const vals = Object.values(x);
+  if (vals.length > 0 && vals.every((v) => isRecord(v) && Object.values(v).every(isScalar))) {
+    const rows = Object.entries(x).map(([name, v]) => {
+      const row = flatRow(v as { [k: string]: Json });
+      return Object.values(row).includes(name) ? row : { series: name, ...row };
+    });
+    out.push({ title, rows });
+    return;
+  }
   // One object per implementation, each with its own rows: one table, the key as a column.
   const key = commonTableKey(x);
   if (key !== null) {
@@ -123,7 +135,8 @@ export function benchPage(bench: unknown): { markdown: string; plots: Map<string
     "# Benchmarks",
     "[← index](README.md)",
     "Wall-clock figures from `reports/data/bench.json`, written by the bench programs (`npm run bench`). " +
-      "Unlike every other page they depend on the machine; the circumstances are listed first.",
+      "Unlike every other page they depend on the machine; the circumstances are listed first. " +
+      "mitata's statistics (p50, p75, p99, avg, min, max) are nanoseconds per iteration.",
   ];
   if (!isRecord(doc) && !Array.isArray(doc)) {
     blocks.push("`bench.json` holds no measurements.");
