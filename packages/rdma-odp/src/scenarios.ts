@@ -208,6 +208,7 @@ export const referenceScenarios: Scenario[] = [
     exploration: NO_LOCKDEP,
     async run(s) {
       const x = await mustRegister(s, BASE, 2 * P);
+      let y: BufferHandle | null = null;
       await both(
         s,
         [
@@ -218,13 +219,13 @@ export const referenceScenarios: Scenario[] = [
         [
           "ibv_reg_mr",
           async () => {
-            const y = await mustRegister(s, pageAddr(2), 2 * P);
+            y = await mustRegister(s, pageAddr(2), 2 * P);
             await s.ctx.populate(y, pageAddr(2), pageAddr(4), true);
             await s.ctx.access(y, pageAddr(3), false);
-            await s.ctx.unregister(y);
           },
         ],
       );
+      if (y !== null) await s.ctx.unregister(y);
       await s.ctx.unregister(x);
     },
     expected: {

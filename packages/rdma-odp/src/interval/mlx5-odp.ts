@@ -99,7 +99,7 @@ async function mlx5IbInvalidateRange(
 ): Promise<boolean> {
   const umem = (mni as UmemOdpNotifier).umem;
   const k = umem.kernel;
-  k.ex.count("mlx5_ib_invalidate_range");
+  k.ex.count("umem_invalidations"); // metrics: a notifier invalidation reached one umem
   if (umem.freed) k.ex.fail("use-after-free", `mlx5_ib_invalidate_range on ${umem.name} after kfree`);
   if (!rangeBlockable(range)) return false;
   await umem.umemMutex.lock();

@@ -122,7 +122,6 @@ async function mlx5IbUpdateXlt(mr: Mlx5IbMr54, idx: number, npages: number): Pro
  */
 export async function mlx5IbInvalidateRange(umem: IbUmemOdp, start: number, end: number): Promise<void> {
   const k = umem.kernel;
-  k.ex.count("mlx5_ib_invalidate_range");
   if (umem.freed) k.ex.fail("use-after-free", `mlx5_ib_invalidate_range on ${umem.name} after kfree`);
   const mr = umem.priv as Mlx5IbMr54 | null;
   if (mr === null || !mr.pdSet) return;

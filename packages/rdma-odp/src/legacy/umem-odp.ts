@@ -51,6 +51,9 @@ import {
 } from "@mnlab/core";
 import { Completion, Mutex, RwSemaphore } from "@mnlab/sim";
 
+/** Counter: a notifier invalidation reached one umem (metrics, not kernel state). */
+export const UMEM_INVALIDATIONS = "umem_invalidations";
+
 /** include/rdma/ib_umem_odp.h @5.4: the access bits kept in the low bits of dma_list[]. */
 export const ODP_READ_ALLOWED_BIT = 1 << 0;
 export const ODP_WRITE_ALLOWED_BIT = 1 << 1;
@@ -174,6 +177,7 @@ async function rbtIbUmemForEachInRange(
 
 /** drivers/infiniband/core/umem_odp.c: invalidate_range_start_trampoline() @5.4 */
 async function invalidateRangeStartTrampoline(umem: IbUmemOdp, start: number, end: number) {
+  umem.kernel.ex.count(UMEM_INVALIDATIONS);
   await ibUmemNotifierStartAccount(umem);
   await umem.device.invalidateRange(umem, start, end);
   return 0;
@@ -230,6 +234,7 @@ async function ibUmemNotifierRelease(mn: MmuNotifier, _mm: MmStruct) {
   await perMm.umemRwsem.downRead();
   if (perMm.users !== 0) {
     for (const umem of perMm.umemTree.items()) {
+      umem.kernel.ex.count(UMEM_INVALIDATIONS);
       // Never balanced by an end: faults on this umem stay refused from now on.
       await ibUmemNotifierStartAccount(umem);
       await umem.notifierCompletion.completeAll();
