@@ -110,10 +110,11 @@ export async function nouveauSvmmInvalidate(svmm: NouveauSvmm, start: number, li
 
 // drivers/gpu/drm/nouveau/nouveau_svm.c: nouveau_svmm_invalidate_range_start() @5.5
 async function nouveauSvmmInvalidateRangeStart(mn: MmuNotifier, update: MmuNotifierRange): Promise<number> {
-  const svmm = svmmUse((mn as SvmmNotifier).svmm, "invalidate_range_start");
+  const svmm = (mn as SvmmNotifier).svmm;
   let start = update.start;
   const limit = update.end;
-  if (!rangeBlockable(update)) return EAGAIN; // O5, kept by c625c274ee00
+  if (!rangeBlockable(update)) return EAGAIN;
+  svmmUse(svmm, "invalidate_range_start"); // O5, kept by c625c274ee00
   svmm.kernel.ex.count("nouveau.svmm_invalidate_range_start");
   await svmm.mutex.lock();
   if (svmm.vmm !== null) {

@@ -125,11 +125,12 @@ async function nouveauSvmmSyncCpuDevicePagetables(
   mirror: HmmMirror,
   update: MmuNotifierRange,
 ): Promise<number> {
-  const svmm = svmmUse((mirror as SvmmMirror).svmm, "sync_cpu_device_pagetables");
+  const svmm = (mirror as SvmmMirror).svmm;
   let start = update.start;
   const limit = update.end;
   // O5: every non-blockable invalidation is refused, so the OOM reaper never reaps an SVM mm.
   if (!rangeBlockable(update)) return EAGAIN;
+  svmmUse(svmm, "sync_cpu_device_pagetables");
   svmm.kernel.ex.count("nouveau.sync_cpu_device_pagetables");
   await svmm.mutex.lock();
   if (limit > svmm.unmanaged.start && start < svmm.unmanaged.limit) {
