@@ -144,6 +144,15 @@ describe("mnlab test", () => {
   });
 });
 
+describe("mnlab bench", () => {
+  it("--help explains, and runs nothing", () => {
+    const r = mnlab(["bench", "--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: mnlab bench/);
+    expect(r.stderr).not.toContain("bench: ");
+  });
+});
+
 describe("bad input: one line naming the problem, exit 2", () => {
   const cases: [string[], RegExp][] = [
     [["test", "--executions", "abc"], /--executions.*must be a positive integer/],
