@@ -152,6 +152,12 @@ function build(setExit: (code: number) => void): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv.includes("--json")) {
+    // stdout holds the document and nothing else: a model's console output goes to stderr.
+    console.log = console.error;
+    console.info = console.error;
+    console.debug = console.error;
+  }
   let code = 0;
   const program = build((c) => {
     code = c;

@@ -81,8 +81,10 @@ async function runInWorkers(
       for (let j = 0; j < live; j++) {
         const child = fork(workerPath, [], {
           execArgv: ["--import", tsxLoader()],
-          stdio: ["ignore", "inherit", "inherit", "ipc"],
+          stdio: ["ignore", "pipe", "inherit", "ipc"],
         });
+        // stdout belongs to the result (--json): whatever a model prints goes to stderr.
+        child.stdout?.pipe(process.stderr);
         children.push(child);
         child.on("message", (m: FromWorker) => {
           switch (m.type) {
