@@ -25,7 +25,7 @@ const PROGRAMS: ProgramSpec[] = [
   { name: "invalidate", file: "invalidate.mitata.ts", impls: ["interval", "hmm54"] },
   { name: "populate", file: "populate.mitata.ts", impls: ["interval", "hmm54"] },
   { name: "traffic", file: "traffic.ts", impls: null },
-  { name: "explorer", file: "explorer.mitata.ts", impls: null },
+  { name: "explorer", file: "explorer.mitata.ts", impls: ["legacy", "interval"] },
   { name: "sim", file: "sim.mitata.ts", impls: null },
 ];
 
