@@ -167,6 +167,7 @@ describe("metrics, old vs new", () => {
   it("the harness records the same comparison (runScenario metrics)", async () => {
     const old = await runScenario(legacy, metricsScenario);
     const neu = await runScenario(interval, metricsScenario);
+    console.table({ legacy: old.metrics, interval: neu.metrics });
     expect(old.verdict).toBe("pass");
     expect(neu.verdict).toBe("pass");
     expect(old.metrics.retriesPerPopulate).toBeGreaterThan(neu.metrics.retriesPerPopulate);

@@ -153,8 +153,10 @@ export function ibUmemMmuNotifierRetry(umem: IbUmemOdp, mmuSeq: number): boolean
 }
 
 /**
- * drivers/infiniband/core/umem_rbtree.c: rbt_ib_umem_for_each_in_range() @5.4 — a
- * non-blockable walk refuses at the first umem in range, before calling anything.
+ * drivers/infiniband/core/umem_odp.c: rbt_ib_umem_for_each_in_range() @5.4 — a
+ * non-blockable walk refuses at the first umem in range, before calling anything. (It lived
+ * in umem_rbtree.c before that file was folded away; in which release is not in the
+ * reference, the behaviour is the same.)
  */
 async function rbtIbUmemForEachInRange(
   tree: IntervalTree<IbUmemOdp>,
