@@ -51,8 +51,10 @@ export function metricsChartPath(driver: string): string {
 
 function design(d: DriverSummary): string {
   return [
-    `**Linux 5.4 (\`legacy\`).** ${d.design.legacy.trim()}`,
-    `**Linux 5.5 (\`interval\`).** ${d.design.interval.trim()}`,
+    "### Linux 5.4 (`legacy`)",
+    d.design.legacy.trim(),
+    "### Linux 5.5 (`interval`)",
+    d.design.interval.trim(),
   ].join("\n\n");
 }
 

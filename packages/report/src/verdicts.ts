@@ -4,7 +4,7 @@
  * its counterexample on the driver page.
  */
 import type { ResultRecord } from "@mnlab/core";
-import { anchor } from "./markdown.ts";
+import { anchor, int } from "./markdown.ts";
 
 /** The mark set after a verdict that differs from the expected one. */
 export const UNEXPECTED = "⚠";
@@ -29,7 +29,7 @@ export function verdictCell(r: ResultRecord, opts: { link?: "index" | "page" } =
   return `${shown} ${UNEXPECTED} (expected ${r.expected ?? "nothing stated"})`;
 }
 
-/** "37", "37 of 20,000", "—": executions until the first violation. */
+/** "2,295" or "—": the execution at which the first violation was found. */
 export function firstFound(r: ResultRecord): string {
-  return r.firstFailureAt === null ? "—" : String(r.firstFailureAt);
+  return r.firstFailureAt === null ? "—" : int(r.firstFailureAt);
 }
