@@ -8,12 +8,13 @@
  */
 import { pathToFileURL } from "node:url";
 import { contractProblems, type DriverPackage } from "@mnlab/core";
+import { driverPackage as nouveau } from "@mnlab/nouveau";
 import { driverPackage as rdmaOdp } from "@mnlab/rdma-odp";
 import { choices, firstLine, UsageError } from "./errors.ts";
 import { userPath } from "./paths.ts";
 
 /** Registered drivers, in the order the reports show them. */
-export const BUILT_IN: readonly DriverPackage[] = [rdmaOdp];
+export const BUILT_IN: readonly DriverPackage[] = [nouveau, rdmaOdp];
 
 function checkPackage(p: unknown, from: string): DriverPackage {
   const d = p as Partial<DriverPackage> | null;
