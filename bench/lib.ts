@@ -8,7 +8,7 @@
  * foreign-await detection off because mitata awaits its own timers there).
  */
 import { Execution, Lockdep } from "@mnlab/sim";
-import { bench, run } from "mitata";
+import { measure } from "mitata";
 
 export interface Stats {
   /** Nanoseconds per iteration. */
@@ -76,8 +76,9 @@ export function benchmark(name: string, fn: () => Promise<unknown>): void {
 }
 
 /**
- * Run the registered benchmarks and return each one's stats by name: with mitata, quietly,
- * serialising its stats ourselves — or, for a smoke run, each function once.
+ * Run the registered benchmarks and return each one's stats by name: with mitata's measure(),
+ * serialising its stats ourselves (p50 ratios are computed from them; mitata's printed ratio
+ * uses the mean) — or, for a smoke run, each function once.
  */
 export async function collect(smoke: boolean): Promise<Record<string, Stats>> {
   const out: Record<string, Stats> = {};
@@ -90,22 +91,18 @@ export async function collect(smoke: boolean): Promise<Record<string, Stats>> {
     }
     return out;
   }
-  for (const { name, fn } of registered.splice(0)) bench(name, fn);
-  const r = await run({ format: "quiet", throw: true });
-  for (const t of r.benchmarks) {
-    for (const run of t.runs) {
-      if (run.stats === undefined) throw new Error(`${run.name}: ${String(run.error)}`);
-      const s = run.stats;
-      out[run.name] = {
-        p50: s.p50,
-        p75: s.p75,
-        p99: s.p99,
-        avg: s.avg,
-        min: s.min,
-        max: s.max,
-        samples: s.samples.length,
-      };
-    }
+  // mitata's measure(): the same sampling as run(), without its printer and global registry.
+  for (const { name, fn } of registered.splice(0)) {
+    const st = await measure(fn);
+    out[name] = {
+      p50: st.p50,
+      p75: st.p75,
+      p99: st.p99,
+      avg: st.avg,
+      min: st.min,
+      max: st.max,
+      samples: st.samples.length,
+    };
   }
   return out;
 }

@@ -2,7 +2,8 @@
  * Populate-path cost with no contention, 16 present pages, no device programming (the same
  * for both): the 5.5 sequence read_begin / hmm_range_fault / lock / read_retry against the 5.4
  * sequence hmm_range_register / wait_until_valid / hmm_range_fault / lock / hmm_range_valid /
- * hmm_range_unregister.
+ * hmm_range_unregister. A "<driver>:<variant>" implementation measures that driver's whole
+ * populate() (its fault path, device programming included) through the DriverModel contract.
  *
  *   node --expose-gc --import tsx bench/populate.mitata.ts --impl interval [--smoke]
  */
@@ -32,18 +33,28 @@ import {
 } from "@mnlab/core";
 import { Mutex } from "@mnlab/sim";
 import { do_not_optimize } from "mitata";
+import { driverImpls, loadVariant, openOrDie } from "./drivers.ts";
 import { benchmark, collect, emit, inSim, parseArgs } from "./lib.ts";
 
-const IMPLS = ["interval", "hmm54"] as const;
+const IMPLS = ["interval", "hmm54", ...driverImpls(["nouveau", "rdma-odp"])];
 const PAGES = 16;
 const args = parseArgs(process.argv.slice(2), IMPLS, [PAGES]);
+const variant = args.impl.includes(":") ? await loadVariant(args.impl) : null;
 
 const stats = await inSim(async (ex) => {
   const k = new Kernel(ex);
   const mm = setupProcess(k, PAGES);
   const lock = new Mutex(ex, "user->lock");
   const end = BASE + PAGES * PAGE_SIZE;
-  if (args.impl === "interval") {
+  if (variant !== null) {
+    const ctx = await openOrDie(variant, k, mm);
+    const buf = await ctx.register(BASE, PAGES * PAGE_SIZE, { write: false });
+    if (typeof buf === "number") throw new Error(`register failed: ${buf}`);
+    benchmark("populate", async () => {
+      const ret = await ctx.populate(buf, BASE, end, false);
+      if (ret !== 0) throw new Error(`populate failed: ${ret}`);
+    });
+  } else if (args.impl === "interval") {
     const sub = new MmuIntervalNotifier("bench.mni");
     await mmuIntervalNotifierInsert(sub, mm, BASE, PAGES * PAGE_SIZE, {
       invalidate: async (s, _r, seq) => {

@@ -19,11 +19,29 @@ interface ProgramSpec {
   name: string;
   file: string;
   impls: string[] | null;
+  /** Sizes, each run in a process of its own. */
+  sizes?: number[];
 }
 
 const PROGRAMS: ProgramSpec[] = [
-  { name: "invalidate", file: "invalidate.mitata.ts", impls: ["interval", "hmm54"] },
-  { name: "populate", file: "populate.mitata.ts", impls: ["interval", "hmm54"] },
+  {
+    name: "invalidate",
+    file: "invalidate.mitata.ts",
+    impls: ["interval", "hmm54", "rdma-odp:legacy", "rdma-odp:interval"],
+    sizes: [1, 10, 100, 1000, 10_000, 100_000],
+  },
+  {
+    name: "populate",
+    file: "populate.mitata.ts",
+    impls: [
+      "interval",
+      "hmm54",
+      "nouveau:legacy",
+      "nouveau:interval",
+      "rdma-odp:legacy",
+      "rdma-odp:interval",
+    ],
+  },
   { name: "traffic", file: "traffic.ts", impls: null },
   { name: "explorer", file: "explorer.mitata.ts", impls: ["legacy", "interval"] },
   { name: "sim", file: "sim.mitata.ts", impls: null },
@@ -40,8 +58,8 @@ if (only !== null) {
   for (const n of only) if (!PROGRAMS.some((p) => p.name === n)) die(`--only: no benchmark named "${n}"`);
 }
 
-function runOne(file: string, impl: string | null): unknown {
-  const args = ["--expose-gc", "--import", "tsx", join(here, file)];
+function runOne(file: string, impl: string | null, extra: string[] = []): unknown {
+  const args = ["--expose-gc", "--import", "tsx", join(here, file), ...extra];
   if (impl !== null) args.push("--impl", impl);
   if (smoke) args.push("--smoke");
   process.stderr.write(`bench: ${file}${impl === null ? "" : ` --impl ${impl}`}\n`);
@@ -66,20 +84,41 @@ for (const p of PROGRAMS) {
     process.stderr.write(`bench: ${p.file} not present, skipped\n`);
     continue;
   }
+  if (p.sizes !== undefined) {
+    // One process per (implementation, size): nothing one size built can slow another.
+    const sizes = smoke ? p.sizes.slice(0, 2) : p.sizes;
+    results[p.name] = Object.fromEntries(
+      (p.impls ?? []).map((i) => {
+        const rows = sizes.flatMap(
+          (n) => (runOne(p.file, i, ["--sizes", String(n)]) as { rows: unknown[] }).rows,
+        );
+        return [i, { program: p.name, impl: i, rows }];
+      }),
+    );
+    continue;
+  }
   results[p.name] =
     p.impls === null ? runOne(p.file, null) : Object.fromEntries(p.impls.map((i) => [i, runOne(p.file, i)]));
 }
 
-/** p50 ratio legacy / interval at each size: the headline figure (mitata's own ratio uses the mean). */
+/** The 5.5 implementation a legacy one is compared with. */
+function counterpart(impl: string): string | null {
+  if (impl === "hmm54") return "interval";
+  return impl.endsWith(":legacy") ? impl.replace(/:legacy$/, ":interval") : null;
+}
+
+/** p50 ratio legacy / 5.5 at each size: the headline figure (mitata's own ratio uses the mean). */
 function ratios(inv: Record<string, { rows: { n: number; p50: number }[] }> | undefined) {
-  if (inv?.interval === undefined) return [];
-  const base = new Map(inv.interval.rows.map((r) => [r.n, r.p50]));
-  const out: { legacy: string; n: number; p50Ratio: number }[] = [];
-  for (const [impl, v] of Object.entries(inv)) {
-    if (impl === "interval") continue;
+  const out: { legacy: string; interval: string; n: number; p50Ratio: number }[] = [];
+  for (const [impl, v] of Object.entries(inv ?? {})) {
+    const other = counterpart(impl);
+    const base = other === null ? undefined : inv?.[other];
+    if (base === undefined || other === null) continue;
+    const byN = new Map(base.rows.map((r) => [r.n, r.p50]));
     for (const r of v.rows) {
-      const b = base.get(r.n);
-      if (b !== undefined) out.push({ legacy: impl, n: r.n, p50Ratio: Math.round((r.p50 / b) * 100) / 100 });
+      const b = byN.get(r.n);
+      if (b !== undefined)
+        out.push({ legacy: impl, interval: other, n: r.n, p50Ratio: Math.round((r.p50 / b) * 100) / 100 });
     }
   }
   return out;
