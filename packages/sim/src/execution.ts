@@ -298,10 +298,15 @@ export class Execution {
     }
     this.runChecks(t);
     if (this.failed !== null) throw new ExecutionAborted();
-    if (this.events !== null) this.emit(t, "op", op, object, detail);
+    // The operation is logged when the thread performs it — when it is next handed the
+    // turn — not when it announces it: the trace then reads in the order things happened.
+    if (this.events !== null) t.pendingOp = { op, object, detail };
     const next = this.pickNext(t);
     if (next === null) throw new ExecutionAborted();
-    if (next === t) return RESOLVED;
+    if (next === t) {
+      this.emitPendingOp(t);
+      return RESOLVED;
+    }
     return this.switchTo(t, next);
   }
 
@@ -347,6 +352,7 @@ export class Execution {
 
   private handTo(to: SimThread): void {
     this.running = to;
+    this.emitPendingOp(to);
     const r = to.resume;
     to.resume = null;
     r?.();
@@ -646,6 +652,13 @@ export class Execution {
   trace(kind: TraceEventKind, op: string, object?: string, detail?: string): void {
     if (this.events === null || this.running === null) return;
     this.emit(this.running, kind, op, object, detail);
+  }
+
+  private emitPendingOp(t: SimThread): void {
+    const p = t.pendingOp;
+    if (p === null) return;
+    t.pendingOp = null;
+    this.emit(t, "op", p.op, p.object, p.detail);
   }
 
   private emit(t: SimThread, kind: TraceEventKind, op: string, object?: string, detail?: string): void {

@@ -33,6 +33,8 @@ export class SimThread {
   /** Non-blocking regions entered (e.g. a non-blockable invalidation). */
   readonly nonBlocking: string[] = [];
   lastOp: string | undefined;
+  /** The operation announced at the last scheduling point, logged once the thread performs it. */
+  pendingOp: { op: string; object: string | undefined; detail: string | undefined } | null = null;
   /** At a cpu_relax() point: let any other runnable thread go first. */
   relaxing = false;
   /** Threads waiting in join(). */

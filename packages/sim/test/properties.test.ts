@@ -246,8 +246,10 @@ describe("exhaustive search", () => {
         const program = build(spec, false);
         const run = await exhaustiveRuns(program, bound, 20_000);
         expect(run.exhausted).toBe(true);
+        // Each schedule (decision list) once. Traces need not be distinct: two schedules
+        // that differ only in switching to a thread and back before it performs anything
+        // carry out the same operations in the same order.
         expect(new Set(run.lists).size).toBe(run.lists.length);
-        expect(new Set(run.traces).size).toBe(run.traces.length);
         // A larger bound explores a superset.
         const wider = new Set((await exhaustiveRuns(program, bound + 1, 20_000)).lists);
         for (const l of run.lists) expect(wider.has(l)).toBe(true);
@@ -263,7 +265,6 @@ describe("exhaustive search", () => {
         const all = await exhaustiveRuns(program, 1000, 20_000);
         expect(all.exhausted).toBe(true);
         const known = new Set(all.traces);
-        expect(known.size).toBe(all.traces.length);
         const random = new RandomStrategy(seed);
         for (let i = 0; i < 200; i++) {
           random.beginExecution(i);
