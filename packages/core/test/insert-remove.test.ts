@@ -8,26 +8,20 @@
 // thread is blocked.
 import type { Execution, Program } from "@mnlab/sim";
 import { describe, expect, it } from "vitest";
-import {
-  installCoreInvariants,
-  installDeviceOracles,
-  Kernel,
-  madviseDontneed,
-  mmuIntervalReadBegin,
-  mmuIntervalReadRetry,
-  munmap,
-} from "../src/index.ts";
+import { madviseDontneed, mmuIntervalReadBegin, mmuIntervalReadRetry, munmap } from "../src/index.ts";
 import { IdealUser } from "./ideal-user.ts";
-import { anonVma, BASE, ClassicGate, exhaustClean, expectPass, GateNotifier, P, runOne } from "./support.ts";
+import {
+  BASE,
+  ClassicGate,
+  exhaustClean,
+  expectPass,
+  GateNotifier,
+  P,
+  runOne,
+  setupKernel,
+} from "./support.ts";
 
-function setup(ex: Execution, pages = 8) {
-  const k = new Kernel(ex);
-  installCoreInvariants(k);
-  installDeviceOracles(k);
-  const mm = k.createMm();
-  anonVma(mm, BASE, pages);
-  return { k, mm };
-}
+const setup = (ex: Execution, pages = 8) => setupKernel(ex, pages);
 
 /** read_begin, then read_retry under the user lock: the seq and whether it would retry. */
 async function readSection(u: IdealUser): Promise<{ seq: number; retry: boolean }> {

@@ -8,7 +8,6 @@ import { describe, expect, it } from "vitest";
 import {
   cpuAccess,
   installCoreInvariants,
-  installDeviceOracles,
   Kernel,
   MmuIntervalNotifier,
   type MmuNotifierRange,
@@ -19,16 +18,9 @@ import {
   oomReapTaskMm,
 } from "../src/index.ts";
 import { IdealUser } from "./ideal-user.ts";
-import { anonVma, BASE, exhaustClean, GateNotifier, P, runOne } from "./support.ts";
+import { anonVma, BASE, exhaustClean, GateNotifier, P, runOne, setupKernel } from "./support.ts";
 
-function setup(ex: Execution, pages = 4) {
-  const k = new Kernel(ex);
-  installCoreInvariants(k);
-  installDeviceOracles(k);
-  const mm = k.createMm();
-  anonVma(mm, BASE, pages);
-  return { k, mm };
-}
+const setup = (ex: Execution, pages = 4) => setupKernel(ex, pages);
 
 describe("6.1 core invariants hold in racing programs (checked after every step)", () => {
   it("populate vs munmap of half the range (exhaustive, preemption bound 2)", async () => {

@@ -5,26 +5,11 @@
 // why drivers bound it (HMM_RANGE_DEFAULT_TIMEOUT, here a number of tries) and give -EBUSY.
 import type { Execution, Program } from "@mnlab/sim";
 import { describe, expect, it } from "vitest";
-import {
-  EBUSY,
-  installCoreInvariants,
-  installDeviceOracles,
-  Kernel,
-  madviseDontneed,
-  mmuIntervalReadBegin,
-  munmap,
-} from "../src/index.ts";
+import { EBUSY, madviseDontneed, mmuIntervalReadBegin, munmap } from "../src/index.ts";
 import { IdealUser } from "./ideal-user.ts";
-import { anonVma, BASE, exhaustClean, GateNotifier, P } from "./support.ts";
+import { BASE, exhaustClean, GateNotifier, P, setupKernel } from "./support.ts";
 
-function setup(ex: Execution, pages = 8) {
-  const k = new Kernel(ex);
-  installCoreInvariants(k);
-  installDeviceOracles(k);
-  const mm = k.createMm();
-  anonVma(mm, BASE, pages);
-  return { k, mm };
-}
+const setup = (ex: Execution, pages = 8) => setupKernel(ex, pages);
 
 describe("6.6 liveness", () => {
   it("read_begin returns once the invalidations overlapping its period have ended, even ones on other VA (exhaustive, bound 2)", async () => {

@@ -9,9 +9,6 @@ import {
   cpuAccess,
   EFAULT,
   exitTask,
-  installCoreInvariants,
-  installDeviceOracles,
-  Kernel,
   type MmStruct,
   type MmuIntervalNotifier,
   MmuNotifier,
@@ -26,16 +23,9 @@ import {
   ULONG_MAX,
 } from "../src/index.ts";
 import { IdealUser } from "./ideal-user.ts";
-import { anonVma, BASE, exhaustClean, GateNotifier, P, runOne } from "./support.ts";
+import { BASE, exhaustClean, GateNotifier, P, runOne, setupKernel } from "./support.ts";
 
-function setup(ex: Execution, pages = 2) {
-  const k = new Kernel(ex);
-  installCoreInvariants(k);
-  installDeviceOracles(k);
-  const mm = k.createMm();
-  anonVma(mm, BASE, pages);
-  return { k, mm };
-}
+const setup = (ex: Execution, pages = 2) => setupKernel(ex, pages);
 
 /** The present PTEs of an mm as comparable data. */
 function ptes(mm: MmStruct): [number, number, boolean, number][] {

@@ -11,9 +11,7 @@ import {
   fork,
   HmmRange55,
   hmmRangeFault,
-  installCoreInvariants,
-  installDeviceOracles,
-  Kernel,
+  type Kernel,
   type MmStruct,
   type MmuIntervalNotifier,
   type MmuNotifierRange,
@@ -25,16 +23,9 @@ import {
   uniformRequest,
 } from "../src/index.ts";
 import { IdealUser } from "./ideal-user.ts";
-import { anonVma, BASE, describeFailure, exhaustClean, exhaustFinds, P, runOne } from "./support.ts";
+import { BASE, describeFailure, exhaustClean, exhaustFinds, P, runOne, setupKernel } from "./support.ts";
 
-function setup(ex: Execution, pages = 2) {
-  const k = new Kernel(ex);
-  installCoreInvariants(k);
-  installDeviceOracles(k);
-  const mm = k.createMm();
-  anonVma(mm, BASE, pages);
-  return { k, mm };
-}
+const setup = (ex: Execution, pages = 2) => setupKernel(ex, pages);
 
 /** Maps what hmm_range_fault returned without mmu_interval_read_retry. */
 class NoRetryUser extends IdealUser {

@@ -3,6 +3,7 @@
 // act while the core sits in a chosen state (partial or full exclusion).
 import {
   Completion,
+  type Execution,
   type ExecutionOutcome,
   ExhaustiveStrategy,
   type ExploreResult,
@@ -15,7 +16,9 @@ import {
 } from "@mnlab/sim";
 import { expect } from "vitest";
 import {
-  type Kernel,
+  installCoreInvariants,
+  installDeviceOracles,
+  Kernel,
   type MmStruct,
   MmuIntervalNotifier,
   MmuNotifier,
@@ -31,6 +34,16 @@ export const BASE = 0x10000;
 export const P = PAGE_SIZE;
 
 /** A private anonymous read-write VMA of `pages` pages at `start`. */
+/** A kernel with the core invariants and device oracles installed, and one anonymous VMA at BASE. */
+export function setupKernel(ex: Execution, pages: number): { k: Kernel; mm: MmStruct } {
+  const k = new Kernel(ex);
+  installCoreInvariants(k);
+  installDeviceOracles(k);
+  const mm = k.createMm();
+  anonVma(mm, BASE, pages);
+  return { k, mm };
+}
+
 export function anonVma(mm: MmStruct, start: number, pages: number): void {
   mm.addVma(start, start + pages * P, { read: true, write: true, shared: false });
 }
