@@ -5,7 +5,8 @@
  *
  * Model code needs a running simulated thread, so a benchmark hosts its mitata loop inside
  * one long-lived, single-thread Execution (no other thread, so no interleaving to explore;
- * foreign-await detection off because mitata awaits its own timers there).
+ * foreign-await detection off because mitata awaits its own timers there; the oracles a
+ * model registers off, because the figures are the modelled kernel path's, not the checks').
  */
 import { Execution, Lockdep } from "@mnlab/sim";
 import { measure } from "mitata";
@@ -59,6 +60,7 @@ export async function inSim<T>(main: (ex: Execution) => Promise<T>): Promise<T> 
     record: false,
     seed: 0,
     detectForeignAwait: false,
+    checks: false,
   });
   const out = await ex.run(async (x) => {
     result = await main(x);

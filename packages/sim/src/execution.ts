@@ -74,6 +74,11 @@ export interface ExecutionOptions {
    * for a single-thread execution that hosts a benchmark loop, where awaiting timers is harmless.
    */
   detectForeignAwait?: boolean;
+  /**
+   * Run the invariant and exit checks models register (default true). Off only in a
+   * benchmark host, which measures the modelled code path rather than its oracles.
+   */
+  checks?: boolean;
 }
 
 export interface ExecutionOutcome {
@@ -94,6 +99,8 @@ export class Execution {
   private readonly chooser: Chooser;
   private readonly maxSteps: number;
   private readonly threads: SimThread[] = [];
+  /** Threads not yet done, in id order: what the scheduler scans at each point. */
+  private readonly live: SimThread[] = [];
   private running: SimThread | null = null;
   private stepCount = 0;
   private clock = 0;
@@ -113,6 +120,7 @@ export class Execution {
    */
   private watchdog: NodeJS.Immediate | null = null;
   private readonly detectForeignAwait: boolean;
+  private readonly checksEnabled: boolean;
 
   constructor(opts: ExecutionOptions) {
     this.seed = opts.seed;
@@ -121,6 +129,7 @@ export class Execution {
     this.maxSteps = opts.maxSteps;
     this.events = opts.record ? [] : null;
     this.detectForeignAwait = opts.detectForeignAwait ?? true;
+    this.checksEnabled = opts.checks ?? true;
   }
 
   // ---------------------------------------------------------------- read-only state
@@ -156,6 +165,7 @@ export class Execution {
     if (this.finished) throw new Error("sim: spawn after the execution finished");
     const t = new SimThread(this.threads.length, name);
     this.threads.push(t);
+    this.live.push(t);
     const parked = new Promise<void>((r) => {
       t.resume = r;
     });
@@ -204,6 +214,7 @@ export class Execution {
 
   private exitThread(t: SimThread): void {
     t.state = "done";
+    this.live.splice(this.live.indexOf(t), 1);
     this.emit(t, "exit", "exit");
     if (t.held.length > 0) {
       this.recordFailure(
@@ -238,6 +249,7 @@ export class Execution {
     });
     const t = new SimThread(0, "main");
     this.threads.push(t);
+    this.live.push(t);
     this.running = t;
     void this.runThread(t, RESOLVED, () => main(this));
     this.watchdog = setImmediate(() => {
@@ -365,7 +377,7 @@ export class Execution {
   private pickNext(from: SimThread | null): SimThread | null {
     for (;;) {
       const enabled: number[] = [];
-      for (const t of this.threads) if (t.state === "runnable") enabled.push(t.id);
+      for (const t of this.live) if (t.state === "runnable") enabled.push(t.id);
       if (from?.relaxing === true && enabled.length > 1) enabled.splice(enabled.indexOf(from.id), 1);
       if (enabled.length === 0) {
         if (this.advanceClock()) continue;
@@ -391,12 +403,12 @@ export class Execution {
   /** Jump virtual time to the earliest pending deadline; false when none is pending. */
   private advanceClock(): boolean {
     let earliest = Number.POSITIVE_INFINITY;
-    for (const t of this.threads) {
+    for (const t of this.live) {
       if (t.state === "blocked" && t.deadline !== null && t.deadline < earliest) earliest = t.deadline;
     }
     if (earliest === Number.POSITIVE_INFINITY) return false;
     this.clock = earliest;
-    for (const t of this.threads) {
+    for (const t of this.live) {
       if (t.state === "blocked" && t.deadline !== null && t.deadline <= earliest) {
         this.emit(t, "note", "timeout", t.blockedOn?.name);
         this.onTimeout(t);
@@ -415,7 +427,7 @@ export class Execution {
 
   /** Nothing can run and no timer is pending: finished, deadlocked, or blocked at exit. */
   private noneRunnable(): void {
-    const blocked = this.threads.filter((t) => t.state === "blocked");
+    const blocked = this.live.filter((t) => t.state === "blocked");
     if (blocked.length === 0) {
       this.complete();
       return;
@@ -596,12 +608,12 @@ export class Execution {
 
   /** Register an invariant checked after every step (and at each thread exit). */
   addCheck(name: FailureKind, check: InvariantCheck): void {
-    this.checks.push({ name, check });
+    if (this.checksEnabled) this.checks.push({ name, check });
   }
 
   /** Register a check run once when every thread has finished (leaks, unremoved notifiers). */
   atExit(name: FailureKind, check: InvariantCheck): void {
-    this.exitChecks.push({ name, check });
+    if (this.checksEnabled) this.exitChecks.push({ name, check });
   }
 
   private runChecks(t: SimThread): void {
