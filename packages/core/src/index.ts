@@ -8,6 +8,7 @@ export { cpuAccess, handleMmFault, type VmFault } from "./cpu/fault.ts";
 export { fork } from "./cpu/fork.ts";
 export { madviseDontneed } from "./cpu/madvise.ts";
 export { migratePage, reclaimPage } from "./cpu/migrate.ts";
+export { type MmapOptions, mmap } from "./cpu/mmap.ts";
 export { mprotect } from "./cpu/mprotect.ts";
 export { type MunmapOptions, munmap } from "./cpu/munmap.ts";
 export { oomReapTaskMm } from "./cpu/oom.ts";
@@ -20,6 +21,7 @@ export {
   installDeviceOracles,
   type MappablePage,
 } from "./device/device-mmu.ts";
+export { type DeviceAccess, DmaFence, submitJob } from "./device/job.ts";
 export { isVerdict, type Verdict, VIOLATION_KINDS, type ViolationKind } from "./device/violations.ts";
 export * from "./errno.ts";
 export { CONFORMANCE, type ConformanceScenario, conformance } from "./harness/conformance.ts";

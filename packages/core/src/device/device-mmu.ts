@@ -28,6 +28,8 @@ export interface DeviceEntry {
   readonly write: boolean;
   /** Step at which it was programmed. */
   readonly mappedAt: number;
+  /** The interval notifier and seq of the read-side section it came from, when given. */
+  readonly via?: { notifier: string; seq: number };
 }
 
 /** A page as the driver obtained it: an hmm pfn entry, a GUP page, a grant. */
@@ -87,7 +89,17 @@ export class DeviceMmu {
     for (const p of pages) {
       if (p.page === null) continue;
       const write = p.write && opts.writable !== false;
-      this.entries.set(p.addr, { addr: p.addr, page: p.page, write, mappedAt: ex.step });
+      const e: DeviceEntry =
+        opts.via === undefined
+          ? { addr: p.addr, page: p.page, write, mappedAt: ex.step }
+          : {
+              addr: p.addr,
+              page: p.page,
+              write,
+              mappedAt: ex.step,
+              via: { notifier: opts.via.notifier.name, seq: opts.via.seq },
+            };
+      this.entries.set(p.addr, e);
       n++;
     }
     ex.trace(
