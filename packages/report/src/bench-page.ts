@@ -23,6 +23,15 @@ type Row = Record<string, string | number | boolean | null>;
 
 const SIZE_KEYS = ["n", "N", "size", "registrations", "buffers", "pages"];
 const Y_KEYS = ["p50", "p50Ns", "median", "avg", "ns", "ticks"];
+/** Axis labels with units: mitata's statistics are in nanoseconds. */
+const Y_LABELS: Record<string, string> = {
+  p50: "p50 (ns)",
+  p50Ns: "p50 (ns)",
+  median: "median (ns)",
+  avg: "mean (ns)",
+  ns: "ns",
+  ticks: "virtual ticks",
+};
 const SERIES_KEYS = ["impl", "implementation", "variant", "structure", "series"];
 
 function isScalar(x: Json | undefined): x is string | number | boolean | null {
@@ -165,7 +174,7 @@ export function benchPage(bench: unknown): { markdown: string; plots: Map<string
       while (used.has(slug)) slug += "-";
       used.add(slug);
       const path = `img/bench-${slug}.svg`;
-      plots.set(path, logLogChart(t.title, sc.x, sc.y, sc.series));
+      plots.set(path, logLogChart(t.title, sc.x, Y_LABELS[sc.y] ?? sc.y, sc.series));
       blocks.push(`![${t.title}](${path})`);
     }
     blocks.push(
