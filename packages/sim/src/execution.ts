@@ -532,10 +532,7 @@ export class Execution {
     if (!t.isAtomic()) return;
     const why =
       t.spinDepth > 0
-        ? `holding ${t.held
-            .filter((h) => h.lockClass.length > 0)
-            .map((h) => h.name)
-            .join(", ")}`
+        ? `holding ${t.spinLocks.map((h) => h.name).join(", ")}`
         : `inside non-blocking ${t.nonBlocking[t.nonBlocking.length - 1]}`;
     this.fail(
       "sleep-in-atomic",
@@ -591,7 +588,10 @@ export class Execution {
   noteAcquired(t: SimThread, lock: Holdable, spin: boolean): void {
     t.held.push(lock);
     t.heldSince.push(this.clock);
-    if (spin) t.spinDepth++;
+    if (spin) {
+      t.spinDepth++;
+      t.spinLocks.push(lock);
+    }
   }
 
   /** The thread released `lock`; releasing what it does not hold is a WARN-level bug. */
@@ -601,7 +601,10 @@ export class Execution {
     t.held.splice(i, 1);
     const since = t.heldSince.splice(i, 1)[0] ?? this.clock;
     if (this.clock > since) this.count("lock_hold_ticks", this.clock - since);
-    if (spin) t.spinDepth--;
+    if (spin) {
+      t.spinDepth--;
+      t.spinLocks.splice(t.spinLocks.lastIndexOf(lock), 1);
+    }
   }
 
   // ---------------------------------------------------------------- oracles, trace, counters

@@ -116,9 +116,21 @@ export async function explore(program: Program, opts: ExploreOptions): Promise<E
   let token: string | null = null;
   let shrink: ExploreResult["shrink"] = null;
   if (first !== null) {
-    const kind = first.outcome.failure!.kind;
-    if (opts.shrink ?? true) {
-      const s = await shrinkFailure(program, first.token, kind, {
+    const found = first.outcome.failure!;
+    // Replay before anything else: a failure its own decision list does not reproduce means
+    // the program consulted something outside the decisions. Report it as found, and say so.
+    const again = await runRecorded(program, first.token, { maxSteps, record: true });
+    if (again.failure?.kind !== found.kind) {
+      failure = {
+        ...found,
+        message:
+          `${found.message} — not reproduced by its replay (${again.failure?.kind ?? "pass"} instead): ` +
+          "the program is not deterministic",
+        detail: { ...found.detail, nondeterministic: true },
+      };
+      token = encodeToken(first.token);
+    } else if (opts.shrink ?? true) {
+      const s = await shrinkFailure(program, first.token, found.kind, {
         maxSteps,
         attempts: opts.shrinkAttempts ?? 400,
       });
@@ -132,7 +144,6 @@ export async function explore(program: Program, opts: ExploreOptions): Promise<E
       failure = s.outcome.failure;
       token = encodeToken(s.token);
     } else {
-      const again = await runRecorded(program, first.token, { maxSteps, record: true });
       failure = again.failure;
       token = encodeToken(first.token);
     }

@@ -30,6 +30,8 @@ export class SimThread {
   readonly heldSince: number[] = [];
   /** Spinlocks held: sleeping while > 0 is a bug. */
   spinDepth = 0;
+  /** The spinlocks themselves, for the sleep-in-atomic report. */
+  readonly spinLocks: Holdable[] = [];
   /** Non-blocking regions entered (e.g. a non-blockable invalidation). */
   readonly nonBlocking: string[] = [];
   lastOp: string | undefined;

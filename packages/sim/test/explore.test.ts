@@ -54,3 +54,21 @@ describe("explore", () => {
     expect(grown).toBeLessThan(20e6);
   });
 });
+
+describe("a failure its replay does not reproduce", () => {
+  it("is reported as found, marked as coming from a program that is not deterministic", async () => {
+    let runs = 0;
+    // Fails on its first run only: it consults a counter outside the decision list.
+    const program: Program = async (ex) => {
+      runs++;
+      if (runs === 1) ex.fail("oracle", "first run only");
+    };
+    const r = await explore(program, { strategy: new RandomStrategy(1), executions: 5 });
+    expect(r.failure?.kind).toBe("oracle");
+    expect(r.failure?.message).toMatch(
+      /not reproduced by its replay \(pass instead\): the program is not deterministic/,
+    );
+    expect(r.failure?.detail?.nondeterministic).toBe(true);
+    expect(r.replay).not.toBeNull();
+  });
+});

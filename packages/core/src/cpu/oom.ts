@@ -18,7 +18,9 @@ export async function oomReapTaskMm(mm: MmStruct): Promise<boolean> {
   if (!(await mm.mmapSem.downReadTrylock())) return false;
   let ret = true;
   for (const v of [...mm.vmas]) {
-    if (v.flags.shared) continue; // only private anonymous memory is reaped
+    // mm/oom_kill.c: reaps `vma_is_anonymous(vma) || !(vma->vm_flags & VM_SHARED)`, skipping
+    // VM_LOCKED/VM_HUGETLB/VM_PFNMAP (can_madv_lru_vma). Every VMA of the model is anonymous
+    // and none is locked, hugetlb or pfnmap, so every one is reaped.
     const range = rangeInit(mm, "UNMAP", v.start, v.end);
     if ((await mmuNotifierInvalidateRangeStartNonblock(range)) !== 0) {
       ret = false;
