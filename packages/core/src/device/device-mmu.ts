@@ -53,6 +53,8 @@ export class DeviceMmu {
   private readonly entries = new Map<number, DeviceEntry>();
   /** The device context is closed: no entry may remain (end-of-run check). */
   closed = false;
+  /** Bumped by every map and unmap. */
+  version = 0;
 
   constructor(
     readonly kernel: Kernel,
@@ -100,6 +102,7 @@ export class DeviceMmu {
               via: { notifier: opts.via.notifier.name, seq: opts.via.seq },
             };
       this.entries.set(p.addr, e);
+      this.version++;
       n++;
     }
     ex.trace(
@@ -134,6 +137,7 @@ export class DeviceMmu {
     for (const a of [...this.entries.keys()]) {
       if (a >= start && a < end) {
         this.entries.delete(a);
+        this.version++;
         n++;
       }
     }
@@ -181,7 +185,13 @@ export class DeviceMmu {
  * every step. `deviceOracle` names the kind of the first bad entry found.
  */
 export function installDeviceOracles(kernel: Kernel): void {
+  // The verdict is a function of the entries, the PTEs, the pages' freed state and whether
+  // an invalidation is open: re-check only when one of them moved since the last clean check.
+  let clean = "";
   kernel.ex.addCheck("stale-access", () => {
+    let key = String(kernel.pages.freedCount);
+    for (const d of kernel.devices) key += `|${d.version},${d.mm.pt.version},${d.mm.activeInvalidations}`;
+    if (key === clean) return null;
     for (const d of kernel.devices) {
       if (d.mm.activeInvalidations !== 0) continue;
       for (const e of d.all()) {
@@ -189,6 +199,7 @@ export function installDeviceOracles(kernel: Kernel): void {
         if (bad !== null) return { kind: bad.kind, message: `${d.name}: at rest, ${bad.message}` };
       }
     }
+    clean = key;
     return null;
   });
 }

@@ -28,6 +28,11 @@ export class PageTable {
   private readonly swap = new Map<number, SwapEntry>();
   private nextGen = 1;
 
+  /** Changes whenever any present PTE changes: lets oracles skip re-checking a quiet table. */
+  get version(): number {
+    return this.nextGen;
+  }
+
   /** The non-present entry at addr, if any. */
   swapEntry(addr: number): SwapEntry | undefined {
     return this.swap.get(addr);

@@ -23,6 +23,8 @@ export class Page {
 
 export class PageAllocator {
   private nextPfn = 0x100;
+  /** Pages freed so far: lets oracles skip re-checking when nothing was freed. */
+  freedCount = 0;
   private readonly pages = new Map<number, Page>();
 
   constructor(private readonly ex: Execution) {}
@@ -51,6 +53,7 @@ export class PageAllocator {
     p.refcount--;
     if (p.refcount === 0) {
       p.freed = true;
+      this.freedCount++;
       this.ex.trace("note", "free_page", `pfn ${hex(p.pfn)}`);
     }
   }
