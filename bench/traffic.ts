@@ -171,7 +171,7 @@ function program(impl: Impl, k: number, overlapping: boolean): Program {
 
 const smoke = process.argv.includes("--smoke");
 const executions = smoke ? 2 : 40;
-const ks = smoke ? [0, 1] : [0, 1, 2, 4, 8];
+const ks = smoke ? [0, 1] : [0, 1, 2, 4, 8, 20];
 const rows = [];
 for (const overlapping of [false, true]) {
   for (const impl of ["hmm54", "interval"] as const) {
