@@ -254,7 +254,14 @@ export const V6: Scenario = {
     legacy: {
       verdict: "pass",
       ref: "V6 (O3)",
-      note: "a liveness cost, not a safety violation: the fault is cancelled with -EBUSY after 1000 ms",
+      note:
+        "A liveness cost, not a safety violation: the fault is cancelled with -EBUSY after 1000 ms. The " +
+        "timeout path returns without hmm_range_unregister (reference 2.2, corrected; modelled since issue " +
+        "12): the range stays on hmm->ranges with its mmget, and the last traffic end re-validates it. No " +
+        "oracle of this run sees that yet: nothing checks mm_users at the end, and the range on the worker's " +
+        "stack has no lifetime (issue 12 section 2); once it has one, that last notifiers_decrement writing " +
+        "range->valid is a use-after-free and this expectation must change with it. " +
+        "test/audit.test.ts checks the leak itself.",
     },
     interval: {
       verdict: "pass",

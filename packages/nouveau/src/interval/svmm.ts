@@ -119,8 +119,9 @@ async function nouveauSvmmInvalidateRangeStart(mn: MmuNotifier, update: MmuNotif
   await svmm.mutex.lock();
   if (svmm.vmm !== null) {
     if (limit > svmm.unmanaged.start && start < svmm.unmanaged.limit) {
-      // Around the unmanaged window (reference 2.2); see the 5.4 model for the unclear bound.
-      if (start < svmm.unmanaged.start) await nouveauSvmmInvalidate(svmm, start, svmm.unmanaged.start);
+      // Unchanged from 5.4 by c625c274ee00 (reference 2.2, corrected): the first clear runs to
+      // svmm->unmanaged.LIMIT, so it PFNCLRs the unmanaged window too.
+      if (start < svmm.unmanaged.start) await nouveauSvmmInvalidate(svmm, start, svmm.unmanaged.limit);
       start = svmm.unmanaged.limit;
     }
     await nouveauSvmmInvalidate(svmm, start, limit);

@@ -7,8 +7,9 @@
  *     mmap_sem (read) WITHOUT an mmget (O2); find_vma_intersection; cancel if no VMA or the
  *     first fault is not at the clipped start
  *     again: nouveau_range_fault: hmm_range_register (mmget), wait_until_valid(1000 ms),
- *            hmm_range_fault, 0 taken as -EBUSY; every error path unregisters and drops
- *            mmap_sem, and the faults are cancelled
+ *            hmm_range_fault, 0 taken as -EBUSY; every error path drops mmap_sem and the
+ *            faults are cancelled; hmm_range_fault's error path unregisters the range, the
+ *            wait_until_valid timeout does not (the range and its mmget leak)
  *     svmm->mutex; nouveau_range_done (valid? then unregister): invalid -> unlock, again,
  *     still holding mmap_sem; valid -> PFNMAP, unlock, drop mmap_sem
  *   cancel every fault whose page lacks V, or W when it needed it; replay the rest once.
@@ -122,10 +123,13 @@ async function nouveauRangeFault(svmm: NouveauSvmm, range: HmmRange, mm: MmStruc
     return ret;
   }
   if (!(await hmmRangeWaitUntilValid(range, HMM_RANGE_DEFAULT_TIMEOUT))) {
-    // Unregister and drop mmap_sem, as the reference has every error path do (2.2); unclear
-    // in the record whether this timeout path unregistered in 5.4.
+    // 5.4 drops mmap_sem and returns -EBUSY here WITHOUT hmm_range_unregister (reference 2.2,
+    // corrected): the range stays on hmm->ranges holding its mmget, so mm_users never drops
+    // back and the mm cannot exit, and later invalidations keep writing range->valid into a
+    // stack frame that nouveau_svm_fault has left. (In C `range` has function scope, so the
+    // next window of the same call would list_add it a second time; the model builds one
+    // HmmRange per window and does not show that list corruption.)
     await mm.mmapSem.upRead();
-    await hmmRangeUnregister(range);
     return EBUSY;
   }
   ret = await hmmRangeFault54(range);

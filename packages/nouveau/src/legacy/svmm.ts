@@ -134,10 +134,10 @@ async function nouveauSvmmSyncCpuDevicePagetables(
   svmm.kernel.ex.count("nouveau.sync_cpu_device_pagetables");
   await svmm.mutex.lock();
   if (limit > svmm.unmanaged.start && start < svmm.unmanaged.limit) {
-    // Around the unmanaged window, as the reference has it (2.2). Unclear in the record: the
-    // 5.4 source may pass unmanaged.limit as this first call's end, which would also clear
-    // the unmanaged window; the model has no mappings there, so both readings act alike.
-    if (start < svmm.unmanaged.start) await nouveauSvmmInvalidate(svmm, start, svmm.unmanaged.start);
+    // As 5.4 has it (reference 2.2, corrected): the first clear runs from start to
+    // svmm->unmanaged.LIMIT, not .start, so it also PFNCLRs the unmanaged window itself (and,
+    // for a range ending inside the window, past the range's end up to unmanaged.limit).
+    if (start < svmm.unmanaged.start) await nouveauSvmmInvalidate(svmm, start, svmm.unmanaged.limit);
     start = svmm.unmanaged.limit;
   }
   await nouveauSvmmInvalidate(svmm, start, limit);
