@@ -8,7 +8,7 @@ export { cpuAccess, handleMmFault, type VmFault } from "./cpu/fault.ts";
 export { fork } from "./cpu/fork.ts";
 export { madviseDontneed } from "./cpu/madvise.ts";
 export { migratePage, reclaimPage } from "./cpu/migrate.ts";
-export { type MmapOptions, mmap } from "./cpu/mmap.ts";
+export { type MmapFile, type MmapOptions, mmap } from "./cpu/mmap.ts";
 export { mprotect } from "./cpu/mprotect.ts";
 export { type MunmapOptions, munmap } from "./cpu/munmap.ts";
 export { oomReapTaskMm } from "./cpu/oom.ts";
@@ -80,7 +80,8 @@ export { type GupPage, type GupResult, getUserPages, releaseUserPages } from "./
 export { MmStruct, mmdrop, mmget, mmgetNotZero, mmgrab, mmput } from "./mm/mm.ts";
 export { hex, PAGE_SHIFT, PAGE_SIZE, Page, PageAllocator } from "./mm/page.ts";
 export { PageTable, type Pte } from "./mm/page-table.ts";
-export { Vma, type VmaFlags } from "./mm/vma.ts";
+export { removeVma, splitVma } from "./mm/split-vma.ts";
+export { Vma, type VmaFlags, type VmOperations } from "./mm/vma.ts";
 export {
   MmuIntervalNotifier,
   type MmuIntervalNotifierOps,

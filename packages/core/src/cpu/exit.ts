@@ -4,11 +4,13 @@
  * interval notifiers' RELEASE invalidation, then the classic ->release callbacks, after
  * which classic subscribers are off the list), then unmap_vmas() over everything — an UNMAP
  * invalidation that still reaches the interval tree (its notifiers stay until removed) —
- * and the pages are freed. No mmap_sem is taken (the mm has no other users).
+ * and the pages are freed; then remove_vma() calls every VMA's ->close. No mmap_sem is
+ * taken (the mm has no other users).
  */
 import { ULONG_MAX } from "../interval-tree.ts";
 import { type MmStruct, mmput } from "../mm/mm.ts";
 import type { Page } from "../mm/page.ts";
+import { removeVma } from "../mm/split-vma.ts";
 import {
   mmuNotifierInvalidateRangeEnd,
   mmuNotifierInvalidateRangeStart,
@@ -28,7 +30,9 @@ export async function exitMmap(mm: MmStruct): Promise<void> {
   for (const v of mm.vmas) pages.push(...(await zapPteRange(mm, v.start, v.end)));
   await mmuNotifierInvalidateRangeEnd(range);
   tlbFinishMmu(mm, pages);
+  const vmas = mm.vmas;
   mm.vmas = [];
+  for (const v of vmas) await removeVma(v);
   mm.exited = true;
 }
 

@@ -2,7 +2,8 @@
  * fork(2): kernel/fork.c dup_mmap() -> mm/memory.c copy_page_range() @5.5. Under the
  * parent's mmap_sem for write (and the child's, nested), each COW mapping gets an
  * MMU_NOTIFY_PROTECTION_PAGE invalidation on the parent while its writable PTEs are made
- * read-only and shared with the child. Shared mappings are copied as they are.
+ * read-only and shared with the child. Shared mappings are copied as they are; VM_DONTCOPY
+ * VMAs are left out, and a copied VMA's ->open is called.
  */
 import type { MmStruct } from "../mm/mm.ts";
 import { PAGE_SIZE } from "../mm/page.ts";
@@ -15,7 +16,13 @@ export async function fork(parent: MmStruct, childName?: string): Promise<MmStru
   const child = k.createMm(childName ?? `${parent.name}.child`);
   await parent.mmapSem.downWrite();
   for (const v of parent.vmas) {
-    child.addVma(v.start, v.end, { ...v.flags });
+    if (v.flags.dontcopy) continue; // VM_DONTCOPY
+    const nv = child.addVma(v.start, v.end, { ...v.flags });
+    nv.vmOps = v.vmOps;
+    nv.vmPrivateData = v.vmPrivateData;
+    nv.vmFile = v.vmFile;
+    nv.vmPgoff = v.vmPgoff;
+    nv.vmOps?.open?.(nv); // dup_mmap(): tmp->vm_ops->open(tmp)
     const range = rangeInit(parent, "PROTECTION_PAGE", v.start, v.end);
     if (v.isCow) await mmuNotifierInvalidateRangeStart(range);
     await k.ex.point("copy_pte_range", parent.name, describeRange(range));

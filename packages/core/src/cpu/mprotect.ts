@@ -7,7 +7,7 @@
  */
 import type { MmStruct } from "../mm/mm.ts";
 import { PAGE_SIZE } from "../mm/page.ts";
-import { Vma, type VmaFlags } from "../mm/vma.ts";
+import { splitVma } from "../mm/split-vma.ts";
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from "../notifier/mmu-notifier.ts";
 import { describeRange, rangeInit } from "../notifier/range.ts";
 
@@ -26,19 +26,13 @@ export async function mprotect(
     `${describeRange({ start, end })} ${prot.read ? "R" : "-"}${prot.write ? "W" : "-"}`,
   );
   await mm.mmapSem.downWrite();
-  // Split VMAs at the boundaries and set the new protection on the middle part.
-  const out: Vma[] = [];
-  for (const v of mm.vmas) {
-    if (v.end <= start || v.start >= end) {
-      out.push(v);
-      continue;
-    }
-    if (v.start < start) out.push(new Vma(v.start, start, { ...v.flags }));
-    const flags: VmaFlags = { ...v.flags, read: prot.read, write: prot.write };
-    out.push(new Vma(Math.max(v.start, start), Math.min(v.end, end), flags));
-    if (v.end > end) out.push(new Vma(end, v.end, { ...v.flags }));
+  // mprotect_fixup() per VMA: __split_vma at start (new below) and at end (new above), so the
+  // original object keeps the part whose protection changes.
+  for (const v of mm.vmas.filter((x) => x.end > start && x.start < end)) {
+    if (start > v.start) splitVma(mm, v, start, true);
+    if (end < v.end) splitVma(mm, v, end, false);
+    v.flags = { ...v.flags, read: prot.read, write: prot.write };
   }
-  mm.vmas = out.sort((a, b) => a.start - b.start);
   const range = rangeInit(mm, "PROTECTION_VMA", start, end);
   await mmuNotifierInvalidateRangeStart(range);
   await k.ex.point("change_pte_range", mm.name, describeRange(range));

@@ -1,13 +1,15 @@
 /**
  * munmap(2): mm/mmap.c __do_munmap() @5.5 with downgrade (since 4.20): detach the VMAs under
  * mmap_sem for write, downgrade to read, then unmap_region() — an MMU_NOTIFY_UNMAP
- * invalidation around the PTE zap — and free the pages after the end (tlb_finish_mmu).
+ * invalidation around the PTE zap — and free the pages after the end (tlb_finish_mmu); then
+ * remove_vma_list() calls each detached VMA's ->close, still under mmap_sem for read.
  *
  * `thpSplit` adds the nested invalidation __split_huge_pmd() issues (MMU_NOTIFY_CLEAR over
  * the huge page) inside the open UNMAP bracket, as when the unmapped range cuts a THP.
  */
 import type { MmStruct } from "../mm/mm.ts";
 import { PAGE_SIZE } from "../mm/page.ts";
+import { removeVma } from "../mm/split-vma.ts";
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from "../notifier/mmu-notifier.ts";
 import { rangeInit } from "../notifier/range.ts";
 import { detachVmas, tlbFinishMmu, zapPteRange } from "./zap.ts";
@@ -28,7 +30,7 @@ export async function munmap(
   const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
   k.ex.trace("call", "munmap", mm.name, `[0x${start.toString(16)}, 0x${end.toString(16)})`);
   await mm.mmapSem.downWrite();
-  detachVmas(mm, start, end);
+  const detached = detachVmas(mm, start, end);
   await mm.mmapSem.downgradeWrite();
   // unmap_region() -> unmap_vmas()
   const range = rangeInit(mm, "UNMAP", start, end);
@@ -42,6 +44,7 @@ export async function munmap(
   const pages = await zapPteRange(mm, start, end);
   await mmuNotifierInvalidateRangeEnd(range);
   tlbFinishMmu(mm, pages);
+  for (const v of detached) await removeVma(v); // remove_vma_list()
   await mm.mmapSem.upRead();
   return 0;
 }

@@ -19,8 +19,9 @@ export async function oomReapTaskMm(mm: MmStruct): Promise<boolean> {
   let ret = true;
   for (const v of [...mm.vmas]) {
     // mm/oom_kill.c: reaps `vma_is_anonymous(vma) || !(vma->vm_flags & VM_SHARED)`, skipping
-    // VM_LOCKED/VM_HUGETLB/VM_PFNMAP (can_madv_lru_vma). Every VMA of the model is anonymous
-    // and none is locked, hugetlb or pfnmap, so every one is reaped.
+    // VM_LOCKED/VM_HUGETLB/VM_PFNMAP (can_madv_lru_vma). No VMA of the model is locked, hugetlb
+    // or pfnmap; a driver's shared mapping (vm_ops set) is skipped.
+    if (!v.isAnonymous && v.flags.shared) continue;
     const range = rangeInit(mm, "UNMAP", v.start, v.end);
     if ((await mmuNotifierInvalidateRangeStartNonblock(range)) !== 0) {
       ret = false;

@@ -5,7 +5,8 @@
  */
 import type { MmStruct } from "../mm/mm.ts";
 import { PAGE_SIZE, type Page } from "../mm/page.ts";
-import { Vma } from "../mm/vma.ts";
+import { splitVma } from "../mm/split-vma.ts";
+import type { Vma } from "../mm/vma.ts";
 import { describeRange } from "../notifier/range.ts";
 
 /** Clear every present PTE in [start, end); returns the pages whose mapping reference to drop. */
@@ -28,16 +29,19 @@ export function tlbFinishMmu(mm: MmStruct, pages: Page[]): void {
   for (const p of pages) mm.kernel.pages.putPage(p);
 }
 
-/** Remove [start, end) from the VMA list, splitting VMAs that straddle it (__split_vma). */
-export function detachVmas(mm: MmStruct, start: number, end: number): void {
-  const out = [];
-  for (const v of mm.vmas) {
-    if (v.end <= start || v.start >= end) {
-      out.push(v);
-      continue;
-    }
-    if (v.start < start) out.push(new Vma(v.start, start, { ...v.flags }));
-    if (v.end > end) out.push(new Vma(end, v.end, { ...v.flags }));
-  }
-  mm.vmas = out.sort((a, b) => a.start - b.start);
+/**
+ * mm/mmap.c: __do_munmap() @5.5, the VMA part: split the VMAs that straddle start and end
+ * (__split_vma keeps the original object below start and above end) and unlink
+ * [start, end) (detach_vmas_to_be_unmapped). Returns the detached VMAs, which the caller
+ * hands to remove_vma() once their PTEs are gone.
+ */
+export function detachVmas(mm: MmStruct, start: number, end: number): Vma[] {
+  const vma = mm.findVma(start);
+  if (vma === undefined || vma.start >= end) return [];
+  if (start > vma.start) splitVma(mm, vma, start, false);
+  const last = mm.findVma(end);
+  if (last !== undefined && end > last.start) splitVma(mm, last, end, true);
+  const detached = mm.vmas.filter((v) => v.start >= start && v.end <= end);
+  mm.vmas = mm.vmas.filter((v) => !(v.start >= start && v.end <= end));
+  return detached;
 }

@@ -1,13 +1,38 @@
-/** struct vm_area_struct, reduced: a page-aligned [start, end) with protection and sharing. */
+/**
+ * struct vm_area_struct, reduced: a page-aligned [start, end) with protection and sharing,
+ * and what a driver's mmap hangs on it (vm_ops, vm_private_data, vm_file, vm_pgoff). The
+ * object is the VMA's identity: a driver may keep a pointer to it (gntdev's map->vma), so a
+ * split keeps the original object for one part and creates a new one for the other
+ * (mm/split-vma.ts), as __split_vma does.
+ */
 
 export interface VmaFlags {
   read: boolean;
   write: boolean;
   /** MAP_SHARED: no COW at fork, writes are seen by every mapper. */
   shared: boolean;
+  /** VM_DONTCOPY: dup_mmap() does not copy the VMA into a forked child. */
+  dontcopy?: boolean;
+}
+
+/** struct vm_operations_struct @5.5, the two callbacks the mm core makes around a VMA's life. */
+export interface VmOperations {
+  /** ->open: a new VMA now refers to the same object (__split_vma, dup_mmap). Cannot sleep. */
+  open?(vma: Vma): void;
+  /** ->close: the VMA is going away (remove_vma), after its PTEs were zapped; may sleep. */
+  close?(vma: Vma): Promise<void>;
 }
 
 export class Vma {
+  /** vma->vm_ops: null for anonymous memory (vma_is_anonymous). */
+  vmOps: VmOperations | null = null;
+  /** vma->vm_private_data: the driver's object. */
+  vmPrivateData: unknown = null;
+  /** vma->vm_file: the driver's open file (opaque to the mm). */
+  vmFile: unknown = null;
+  /** vma->vm_pgoff: offset of vm_start in the file, in pages. */
+  vmPgoff = 0;
+
   constructor(
     public start: number,
     public end: number,
@@ -21,5 +46,10 @@ export class Vma {
   /** VM_WRITE without VM_SHARED: writes break COW. */
   get isCow(): boolean {
     return this.flags.write && !this.flags.shared;
+  }
+
+  /** include/linux/mm.h: vma_is_anonymous() @5.5 — no vm_ops. */
+  get isAnonymous(): boolean {
+    return this.vmOps === null;
   }
 }
