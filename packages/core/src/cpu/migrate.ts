@@ -8,17 +8,22 @@
  * holds the anon_vma lock for read (rmap_walk_anon -> anon_vma_lock_read).
  */
 import type { MmStruct } from "../mm/mm.ts";
-import { hex, PAGE_SIZE } from "../mm/page.ts";
+import { hex, PAGE_SIZE, type Page } from "../mm/page.ts";
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from "../notifier/mmu-notifier.ts";
 import { rangeInit } from "../notifier/range.ts";
 
-async function tryToUnmapOne(mm: MmStruct, addr: number, kind: "migration" | "swap") {
+/**
+ * mm/rmap.c: try_to_unmap_one() @5.5 for `page`: page_vma_mapped_walk() finds the PTE only if
+ * it still maps that page (a PTE replaced meanwhile, by munmap or a MAP_FIXED mmap, is left alone).
+ */
+async function tryToUnmapOne(mm: MmStruct, addr: number, page: Page, kind: "migration" | "swap") {
   const k = mm.kernel;
   await mm.rmapLock.downRead();
   const range = rangeInit(mm, "CLEAR", addr, addr + PAGE_SIZE);
   await mmuNotifierInvalidateRangeStart(range);
   await k.ex.point("ptep_clear_flush", `${mm.name} ${hex(addr)}`, `${kind} entry`);
-  const old = mm.pt.get(addr);
+  const cur = mm.pt.get(addr);
+  const old = cur?.page === page ? cur : undefined;
   if (old !== undefined) mm.pt.setSwapEntry(addr, { kind, data: old.page.data, write: old.write });
   await mmuNotifierInvalidateRangeEnd(range);
   await mm.rmapLock.upRead();
@@ -31,7 +36,7 @@ export async function migratePage(mm: MmStruct, addr: number): Promise<number> {
   k.ex.trace("call", "migrate_pages", mm.name, hex(addr));
   const pte = mm.pt.get(addr);
   if (pte === undefined || pte.page === k.zeroPage) return 0;
-  const old = await tryToUnmapOne(mm, addr, "migration");
+  const old = await tryToUnmapOne(mm, addr, pte.page, "migration");
   if (old === undefined) return 0;
   const page = k.pages.allocPage(old.page.data);
   page.mapcount = 1;
@@ -50,7 +55,7 @@ export async function reclaimPage(mm: MmStruct, addr: number): Promise<number> {
   k.ex.trace("call", "shrink_page_list", mm.name, hex(addr));
   const pte = mm.pt.get(addr);
   if (pte === undefined || pte.page === k.zeroPage) return 0;
-  const old = await tryToUnmapOne(mm, addr, "swap");
+  const old = await tryToUnmapOne(mm, addr, pte.page, "swap");
   if (old === undefined) return 0;
   old.page.mapcount--;
   k.pages.putPage(old.page);
