@@ -142,7 +142,7 @@ describe("hmm", () => {
 
       // Initialize the data the device will write to buffer->ptr.
       for (let i = 0; i < npages; i++) buffer.mirror[i] = pageValue(i);
-      // A write to a read-only VMA: -EPERM (the 5.8 convention, see src/hmm.ts).
+      // A write to a read-only VMA: -EPERM (hmm_vma_walk_hole_ @5.5, as in 5.8).
       ret = await hmmDmirrorCmd(fd, "HMM_DMIRROR_WRITE", buffer, npages);
       expect(ret).toBe(EPERM);
       expect(await readBuffer(mm, buffer)).toEqual(new Array(npages).fill(0));

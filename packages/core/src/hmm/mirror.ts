@@ -306,7 +306,7 @@ export async function hmmRangeFault54(range: HmmRange, flags: HmmFaultFlags54 = 
   if (mm.mmapSem.readerCount === 0 && !mm.mmapSem.isWriteLocked) k.warn("hmm_range_fault without mmap_sem");
   let start = range.start;
   let last = start;
-  const opts = { snapshot: flags.snapshot === true, writeToReadOnlyVma: EFAULT, noReadVma: EPERM };
+  const opts = { snapshot: flags.snapshot === true, noReadVma: EPERM };
   do {
     if (!range.valid) return done(k, EBUSY);
     const vma = mm.findVma(start);

@@ -30,11 +30,6 @@ export interface HmmFaultFlags55 {
   /** HMM_FAULT_SNAPSHOT (removed in 5.7 in favour of per-page requests). */
   snapshot?: boolean;
   /**
-   * Error code convention for a write fault on a read-only VMA: -EFAULT in 5.5 (default);
-   * drivers written against 5.7+ (lib/test_hmm.c) see -EPERM.
-   */
-  writeToReadOnlyVma?: number;
-  /**
    * Report unfaulted pages with no VMA or without VM_READ as HMM_PFN_ERROR (5.7+; 5.5 says
    * HMM_PFN_NONE): see WalkOptions.unreadableAsError. lib/test_hmm.c's SNAPSHOT needs it.
    */
@@ -48,7 +43,6 @@ export async function hmmRangeFault(range: HmmRange55, flags: HmmFaultFlags55 = 
   if (mm.mmapSem.readerCount === 0 && !mm.mmapSem.isWriteLocked) k.warn("hmm_range_fault without mmap_sem");
   const opts: WalkOptions = {
     snapshot: flags.snapshot === true,
-    writeToReadOnlyVma: flags.writeToReadOnlyVma ?? EFAULT,
     noReadVma: EFAULT,
     unreadableAsError: flags.unreadableAsError === true,
   };

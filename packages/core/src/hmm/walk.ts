@@ -8,7 +8,7 @@
  * that page, so the caller re-walks from there — the kernel's hmm_vma_walk_hole_ loop.
  */
 import { handleMmFault } from "../cpu/fault.ts";
-import { EBUSY, EFAULT } from "../errno.ts";
+import { EBUSY, EFAULT, EPERM } from "../errno.ts";
 import type { MmStruct } from "../mm/mm.ts";
 import { PAGE_SIZE } from "../mm/page.ts";
 import { describeRange } from "../notifier/range.ts";
@@ -23,12 +23,6 @@ export interface WalkRange {
 export interface WalkOptions {
   /** HMM_FAULT_SNAPSHOT: report, never fault. */
   snapshot: boolean;
-  /**
-   * Error for a write fault on a VMA without VM_WRITE: handle_mm_fault's SIGSEGV gives
-   * -EFAULT in 5.4/5.5; hmm_vma_fault checks VM_WRITE and returns -EPERM from 5.7 on (the
-   * convention lib/test_hmm.c and its selftests are written against).
-   */
-  writeToReadOnlyVma: number;
   /**
    * A VMA without VM_READ inside the walk when a fault is requested: -EFAULT in 5.5's
    * hmm_vma_walk_test (d28c2c9a4877). 5.4 rejects such a VMA before walking (-EPERM).
@@ -80,7 +74,7 @@ export async function hmmWalk(
       return { ret: EBUSY, last: addr };
     }
     if (pte === undefined || (req.write && !pte.write)) {
-      if (req.fault) return faultFrom(mm, range, addr, to, opts);
+      if (req.fault) return faultFrom(mm, range, addr, to);
       range.pfns[i] = nonePfn(addr);
       if (pte !== undefined) range.pfns[i] = pfnOf(mm, addr, pte.page, pte.write, pte.gen);
       continue;
@@ -95,13 +89,7 @@ function pfnOf(mm: MmStruct, addr: number, page: HmmPfn["page"], write: boolean,
 }
 
 /** mm/hmm.c: hmm_vma_walk_hole_() -> hmm_vma_do_fault() @5.5 — fault the rest, then -EBUSY. */
-async function faultFrom(
-  mm: MmStruct,
-  range: WalkRange,
-  first: number,
-  to: number,
-  opts: WalkOptions,
-): Promise<WalkResult> {
+async function faultFrom(mm: MmStruct, range: WalkRange, first: number, to: number): Promise<WalkResult> {
   for (let addr = first; addr < to; addr += PAGE_SIZE) {
     const i = (addr - range.start) / PAGE_SIZE;
     const req = range.request(i);
@@ -113,8 +101,13 @@ async function faultFrom(
       return { ret: EFAULT, last: addr };
     }
     if (req.write && !vma.flags.write) {
-      range.pfns[i] = { ...nonePfn(addr), state: "error" };
-      return { ret: opts.writeToReadOnlyVma, last: addr };
+      // mm/hmm.c: hmm_vma_walk_hole_() @5.4/5.5 — `if (write_fault && walk->vma &&
+      // !(walk->vma->vm_flags & VM_WRITE)) return -EPERM;`, before any handle_mm_fault (the
+      // check came with "mm/hmm: change hmm_vma_fault() to allow write fault on page basis",
+      // 5.2; from 5.7 it sits in hmm_vma_fault(), still -EPERM). So -EPERM in every version
+      // modelled. hole_ returns before it touches pfns[]: the entry is not HMM_PFN_ERROR.
+      range.pfns[i] = nonePfn(addr);
+      return { ret: EPERM, last: addr };
     }
     if ((await handleMmFault(mm, addr, req.write)) !== "ok") {
       range.pfns[i] = { ...nonePfn(addr), state: "error" };

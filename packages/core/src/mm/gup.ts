@@ -6,7 +6,7 @@
  * it is later checked against.
  */
 
-import { handleMmFault } from "../cpu/fault.ts";
+import { handleMmFault, type VmFault } from "../cpu/fault.ts";
 import { EFAULT } from "../errno.ts";
 import type { MmStruct } from "./mm.ts";
 import { hex, PAGE_SIZE, type Page } from "./page.ts";
@@ -42,12 +42,16 @@ export async function getUserPages(
     const vma = mm.vmaAt(addr);
     // check_vma_flags(): no VMA, no read, or a write to a read-only VMA.
     if (vma === undefined || !vma.flags.read || (opts.write && !vma.flags.write)) break;
+    // retry: follow_page_mask(), and faultin_page() until the PTE is what was asked for (a
+    // fault that lost a race returns 0 having installed nothing: `case 0: goto retry`).
     let pte = mm.pt.get(addr);
-    if (pte === undefined || (opts.write && !pte.write)) {
-      if ((await handleMmFault(mm, addr, opts.write)) !== "ok") break;
+    let fault: VmFault = "ok";
+    while (pte === undefined || (opts.write && !pte.write)) {
+      fault = await handleMmFault(mm, addr, opts.write);
+      if (fault !== "ok") break;
       pte = mm.pt.get(addr);
-      if (pte === undefined) break;
     }
+    if (fault !== "ok" || pte === undefined) break;
     if (opts.pin) k.pages.pinPage(pte.page);
     else k.pages.getPage(pte.page);
     pages.push({ page: pte.page, addr, write: pte.write, gen: pte.gen });
