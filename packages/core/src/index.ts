@@ -76,6 +76,15 @@ export { type HmmFaultFlags55, HmmRange55, hmmRangeFault } from "./hmm/range-fau
 export { hmmWalk, uniformRequest } from "./hmm/walk.ts";
 export { IntervalTree, ULONG_MAX } from "./interval-tree.ts";
 export { Kernel, type KernelWarning } from "./kernel.ts";
+export {
+  deref,
+  type FreeRecord,
+  frameReturned,
+  type HasLifetime,
+  kfree,
+  Lifetime,
+  touch,
+} from "./lifetime.ts";
 export { type GupPage, type GupResult, getUserPages, releaseUserPages } from "./mm/gup.ts";
 export { MmStruct, mmdrop, mmget, mmgetNotZero, mmgrab, mmput } from "./mm/mm.ts";
 export { hex, PAGE_SHIFT, PAGE_SIZE, Page, PageAllocator } from "./mm/page.ts";

@@ -40,7 +40,7 @@ function coreState(mm: MmStruct) {
   return {
     seq: nmm.invalidateSeq,
     active: nmm.activeInvalidateRanges,
-    tree: [...nmm.itree.items()].map((s) => s.name),
+    tree: [...nmm.itree.items()].map((s) => s.name).sort(),
     deferred: nmm.deferredList.map((s) => s.name),
     mmCount: mm.mmCount.peek(),
   };
@@ -72,20 +72,28 @@ describe("mmu_interval_notifier_insert argument checks", () => {
     expectPass(o);
   });
 
-  it("insert on a dead mm (mm_users 0) gives -EINVAL with a WARN, and changes nothing", async () => {
+  // Issue 12 item 3: 5.5's __mmu_interval_notifier_insert tests mm_count
+  // (WARN_ON(atomic_read(&mm->mm_count) <= 0)), not mm_users; the old model tested mm_users
+  // and returned -EINVAL here. An mm whose users are gone but that the anchor still grabs
+  // takes the insert: 0, no WARN, the notifier in the tree (and never invalidated again).
+  it("insert on an exited mm (mm_users 0, mm_count > 0) succeeds in 5.5: the test is on mm_count", async () => {
     const o = await runOne(async (ex) => {
       const { k, mm } = setup(ex);
       const anchor = new IdealUser(k, mm, BASE, BASE + P, "anchor");
       expect(await anchor.insert()).toBe(0); // the mm is registered (has_itree) while alive
       await exitTask(mm);
       expect(mm.mmUsers.peek()).toBe(0);
+      expect(mm.mmCount.peek()).toBeGreaterThan(0);
       const before = coreState(mm);
       const u = new MmuIntervalNotifier("late.mni");
-      expect(await mmuIntervalNotifierInsert(u, mm, BASE, P, noop)).toBe(EINVAL);
-      expect(k.warnings.map((w) => w.message)).toEqual([
-        "mmu_interval_notifier_insert on an mm with mm_users <= 0",
-      ]);
-      expect(coreState(mm)).toEqual(before);
+      expect(await mmuIntervalNotifierInsert(u, mm, BASE, P, noop)).toBe(0);
+      expect(k.warnings).toEqual([]);
+      expect(coreState(mm)).toEqual({
+        ...before,
+        tree: [...before.tree, "late.mni"].sort(),
+        mmCount: before.mmCount + 1,
+      });
+      await mmuIntervalNotifierRemove(u);
       await anchor.remove();
     });
     expectPass(o);
@@ -110,7 +118,7 @@ describe("mmu_interval_notifier_remove misuse", () => {
     });
     expect(o.failure?.kind).toBe("kernel-bug");
     expect(o.failure?.message).toBe(
-      "thread main threw: BUG: kernel NULL pointer dereference: mmu_interval_notifier_remove(never.mni): notifier was never inserted",
+      "thread main threw: BUG: kernel NULL pointer dereference: mmu_interval_notifier_remove(never.mni): mni->mm (never inserted)",
     );
   });
 

@@ -3,7 +3,7 @@
 // the caller issues no end and leaves the PTEs alone), release at exit_mmap (one blockable
 // whole-address-space RELEASE invalidation per notifier; notifiers stay registered), and
 // sleeping inside a non-blockable callback.
-import { Completion, type Execution, type Program } from "@mnlab/sim";
+import { Completion, type Execution, Mutex, type Program, SpinLock } from "@mnlab/sim";
 import { describe, expect, it } from "vitest";
 import {
   cpuAccess,
@@ -160,24 +160,74 @@ describe("6.5 non-blocking start (OOM reaper)", () => {
     if (o.failure !== null) throw new Error(`${o.failure.kind}: ${o.failure.message}`);
   });
 
-  it("a callback that sleeps (mutex_lock) in a non-blockable range is sleep-in-atomic", async () => {
-    class Sleeper extends IdealUser {
+  // Issue 12 item 4: 5.5's mn_itree_invalidate calls mni->ops->invalidate with no
+  // non_block_start() around it (only mn_hlist_invalidate_range_start has one), so a sleeping
+  // interval callback in the OOM reaper's non-blockable range trips no 5.5 check. The old
+  // model wrapped it in a non-blocking region and reported sleep-in-atomic.
+  class Sleeper extends IdealUser {
+    readonly blockable: boolean[] = [];
+    protected override async invalidate(s: MmuIntervalNotifier, r: MmuNotifierRange, seq: number) {
+      this.blockable.push(r.blockable);
+      await this.lock.lock(); // BUG: should trylock when !mmu_notifier_range_blockable(range)
+      await mmuIntervalSetSeq(s, seq);
+      await this.lock.unlock();
+      return true;
+    }
+  }
+
+  it("an interval callback that sleeps (mutex_lock) in a non-blockable range trips no 5.5 check", async () => {
+    const o = await runOne(async (ex) => {
+      const { k, mm } = setup(ex);
+      const u = new Sleeper(k, mm, BASE, BASE + 2 * P);
+      expect(await u.insert()).toBe(0);
+      expect(await oomReapTaskMm(mm)).toBe(true);
+      expect(u.blockable).toEqual([false]);
+      await u.remove();
+    });
+    expect(o.failure).toBeNull();
+  });
+
+  it("an interval callback that sleeps under its own spinlock is still sleep-in-atomic (might_sleep)", async () => {
+    class SpinSleeper extends IdealUser {
       protected override async invalidate(s: MmuIntervalNotifier, _r: MmuNotifierRange, seq: number) {
-        await this.lock.lock(); // BUG: should trylock when !mmu_notifier_range_blockable(range)
+        const spin = new SpinLock(this.k.ex, "user->spin");
+        await spin.lock();
+        await this.lock.lock(); // BUG: mutex_lock under a spinlock
         await mmuIntervalSetSeq(s, seq);
         await this.lock.unlock();
+        await spin.unlock();
         return true;
       }
     }
     const o = await runOne(async (ex) => {
       const { k, mm } = setup(ex);
-      const u = new Sleeper(k, mm, BASE, BASE + 2 * P);
+      const u = new SpinSleeper(k, mm, BASE, BASE + 2 * P);
       expect(await u.insert()).toBe(0);
       await oomReapTaskMm(mm);
     });
     expect(o.failure?.kind).toBe("sleep-in-atomic");
     expect(o.failure?.message).toBe(
-      "BUG: sleeping function called from invalid context: mutex_lock(user->lock) by main inside non-blocking invalidate_range_start_nonblock",
+      "BUG: sleeping function called from invalid context: mutex_lock(user->lock) by main holding user->spin",
+    );
+  });
+
+  it("an hlist callback that sleeps in a non-blockable range is sleep-in-atomic (non_block_start)", async () => {
+    const o = await runOne(async (ex) => {
+      const { mm } = setup(ex);
+      const m = new Mutex(ex, "drv->mutex");
+      const sub = new MmuNotifier("sleepy", {
+        invalidateRangeStart: async () => {
+          await m.lock(); // BUG: may sleep in a non-blockable range
+          await m.unlock();
+          return 0;
+        },
+      });
+      expect(await mmuNotifierRegister(sub, mm)).toBe(0);
+      await oomReapTaskMm(mm);
+    });
+    expect(o.failure?.kind).toBe("sleep-in-atomic");
+    expect(o.failure?.message).toBe(
+      "BUG: sleeping function called from invalid context: mutex_lock(drv->mutex) by main inside non-blocking invalidate_range_start_nonblock",
     );
   });
 });

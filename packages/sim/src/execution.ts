@@ -61,6 +61,23 @@ export interface Chooser {
  */
 export type InvariantCheck = () => string | { kind: FailureKind; message: string } | null;
 
+/**
+ * Options of a registered invariant check.
+ *
+ * `protectedBy` names the lock(s) that protect the state the check reads: the check then
+ * runs only at points where no thread holds any of them, as a kernel assertion made under
+ * those locks would (lockdep_assert_held, or a check taken after spin_lock). Without it a
+ * checker running between two stores of one critical section — stores of lockless fields
+ * are scheduling points — would report the half-done update as a violation. Give the locks
+ * themselves, or a function returning the ones that exist now (per-mm locks created later).
+ * A lock counts as held from its acquisition until its release, including at the
+ * scheduling point of the unlock itself; protected checks also run right after every
+ * release, so the state a critical section leaves is checked before anything else runs.
+ */
+export interface CheckOptions {
+  protectedBy?: readonly Holdable[] | (() => Iterable<Holdable>);
+}
+
 export interface ExecutionOptions {
   chooser: Chooser;
   lockdep: Lockdep;
@@ -107,8 +124,14 @@ export class Execution {
   private preemptionCount = 0;
   private readonly choicePoints: ChoicePoint[] = [];
   private readonly events: TraceEvent[] | null;
-  private readonly checks: { name: string; check: InvariantCheck }[] = [];
+  private readonly checks: {
+    name: string;
+    check: InvariantCheck;
+    protectedBy: CheckOptions["protectedBy"];
+  }[] = [];
   private readonly exitChecks: { name: string; check: InvariantCheck }[] = [];
+  /** Checks registered with `protectedBy`: also run whenever a lock is released. */
+  private protectedChecks = 0;
   private readonly counterMap = new Map<string, number>();
   private failed: Failure | null = null;
   private finished = false;
@@ -605,13 +628,38 @@ export class Execution {
       t.spinDepth--;
       t.spinLocks.splice(t.spinLocks.lastIndexOf(lock), 1);
     }
+    // The state a lock protects is checked the moment the lock is free again: without this
+    // a state that lasts from the release to the thread's next point would go unseen.
+    if (this.protectedChecks > 0 && this.failed === null) this.runChecks(t, true);
   }
 
   // ---------------------------------------------------------------- oracles, trace, counters
 
-  /** Register an invariant checked after every step (and at each thread exit). */
-  addCheck(name: FailureKind, check: InvariantCheck): void {
-    if (this.checksEnabled) this.checks.push({ name, check });
+  /**
+   * Register an invariant checked after every step (and at each thread exit). With
+   * `opts.protectedBy` it is checked only while none of those locks is held (see
+   * CheckOptions): the state a lock protects is consistent only when the lock is free.
+   */
+  addCheck(name: FailureKind, check: InvariantCheck, opts: CheckOptions = {}): void {
+    if (!this.checksEnabled) return;
+    this.checks.push({ name, check, protectedBy: opts.protectedBy });
+    if (opts.protectedBy !== undefined) this.protectedChecks++;
+  }
+
+  /**
+   * Whether any live thread holds `lock` (a spinlock, mutex, either side of an rwsem, a
+   * lockdep map): for checks that must look only at state whose lock is free.
+   */
+  isHeld(lock: Holdable): boolean {
+    for (const t of this.live) if (t.held.includes(lock)) return true;
+    return false;
+  }
+
+  private anyHeld(locks: CheckOptions["protectedBy"]): boolean {
+    if (locks === undefined) return false;
+    const list = typeof locks === "function" ? locks() : locks;
+    for (const l of list) if (this.isHeld(l)) return true;
+    return false;
   }
 
   /** Register a check run once when every thread has finished (leaks, unremoved notifiers). */
@@ -619,8 +667,10 @@ export class Execution {
     if (this.checksEnabled) this.exitChecks.push({ name, check });
   }
 
-  private runChecks(t: SimThread): void {
-    for (const { name, check } of this.checks) {
+  private runChecks(t: SimThread, onlyProtected = false): void {
+    for (const { name, check, protectedBy } of this.checks) {
+      if (onlyProtected && protectedBy === undefined) continue;
+      if (protectedBy !== undefined && this.anyHeld(protectedBy)) continue;
       const r = check();
       if (r !== null) {
         if (typeof r === "string") this.recordFailure(name, r, t);

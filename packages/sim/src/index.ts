@@ -5,6 +5,7 @@
  */
 export { checkDeterminism, type DeterminismReport } from "./determinism.ts";
 export {
+  type CheckOptions,
   type ChoicePoint,
   type Chooser,
   Execution,
@@ -26,11 +27,12 @@ export { Atomic, Refcount } from "./primitives/atomic.ts";
 export { SharedCell } from "./primitives/cell.ts";
 export { Completion } from "./primitives/completion.ts";
 export { LockdepMap } from "./primitives/lockdep-map.ts";
+export { LocklessField } from "./primitives/lockless.ts";
 export { Mutex } from "./primitives/mutex.ts";
 export { RwSemaphore } from "./primitives/rwsem.ts";
 export { SpinLock } from "./primitives/spinlock.ts";
 export { Srcu } from "./primitives/srcu.ts";
-export { WaitQueue } from "./primitives/waitqueue.ts";
+export { type WaitCondition, WaitQueue } from "./primitives/waitqueue.ts";
 export { deriveSeed, makeRng, type Rng } from "./rng.ts";
 export { DEFAULT_MAX_STEPS, type Program, recorded, replay, runExecution, runRecorded } from "./run.ts";
 export { type ShrinkResult, shrinkFailure } from "./shrink.ts";

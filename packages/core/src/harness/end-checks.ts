@@ -5,13 +5,39 @@
  * still held are caught by the runtime when their thread ends.
  */
 import type { DeviceMmu } from "../device/device-mmu.ts";
+import { Hmm } from "../hmm/mirror.ts";
 import type { Kernel } from "../kernel.ts";
+import type { HasLifetime } from "../lifetime.ts";
 import { hex } from "../mm/page.ts";
 
 export function installEndChecks(k: Kernel, closedMmus: () => readonly DeviceMmu[]): void {
   k.ex.atExit("kernel-warn", () => {
     const w = k.warnings[0];
     return w === undefined ? null : `WARN in ${w.thread} at step ${w.step}: ${w.message}`;
+  });
+  // A freed object still linked where the kernel will walk it (the interval tree, the
+  // deferred list, the hlist, hmm->ranges) is a use-after-free waiting for the next
+  // invalidation; checked before the leak check, which would call it "never removed".
+  k.ex.atExit("use-after-free", () => {
+    for (const mm of k.mms) {
+      const nmm = mm.notifierMm;
+      if (nmm === null || nmm.lifetime.isFreed) continue;
+      const linked: { what: string; obj: HasLifetime }[] = [
+        ...[...nmm.itree.items()].map((s) => ({ what: "the interval tree", obj: s })),
+        ...nmm.deferredList.map((s) => ({ what: "the deferred list", obj: s })),
+        ...nmm.list.map((s) => ({ what: "the mmu_notifier hlist", obj: s })),
+      ];
+      for (const s of nmm.list) {
+        if (s instanceof Hmm && !s.lifetime.isFreed) {
+          for (const r of s.ranges) linked.push({ what: `${s.name}->ranges`, obj: r });
+        }
+      }
+      for (const { what, obj } of linked) {
+        const lt = obj.lifetime;
+        if (lt.isFreed) return `${mm.name}: ${lt.name} ${lt.describeFree()} but still on ${what}`;
+      }
+    }
+    return null;
   });
   k.ex.atExit("leak", () => {
     for (const p of k.pages.all()) {

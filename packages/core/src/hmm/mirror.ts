@@ -14,9 +14,10 @@
  * The pre-5.3 error flow of hmm_invalidate_range_start (fixed by "mm/hmm: Fix error flows in
  * hmm_invalidate_range_start", merged for 5.3) is selectable as a historical variant.
  */
-import { RwSemaphore, SpinLock, WaitQueue } from "@mnlab/sim";
+import { LocklessField, RwSemaphore, SpinLock, WaitQueue } from "@mnlab/sim";
 import { EAGAIN, EBUSY, EFAULT, EINVAL, EPERM, errname } from "../errno.ts";
 import type { Kernel } from "../kernel.ts";
+import { deref, type HasLifetime, kfree, Lifetime, touch } from "../lifetime.ts";
 import { type MmStruct, mmgetNotZero, mmput } from "../mm/mm.ts";
 import { PAGE_SIZE } from "../mm/page.ts";
 import {
@@ -60,8 +61,6 @@ export class Hmm extends MmuNotifier {
   readonly wq: WaitQueue;
   /** Invalidations in progress in the whole mm. */
   notifiers = 0;
-  /** hmm_free_notifier() ran (after the SRCU grace period of the last put). */
-  freed = false;
 
   constructor(
     kernel: Kernel,
@@ -71,19 +70,35 @@ export class Hmm extends MmuNotifier {
   ) {
     super(`hmm(${mm.name})`, ops);
     this.internal = true;
+    // Freed by hmm_free_notifier() after the SRCU grace period of the last put.
+    this.lifetime = new Lifetime(`struct hmm of ${mm.name}`);
     this.rangesLock = new SpinLock(kernel.ex, `hmm(${mm.name})->ranges_lock`, "hmm->ranges_lock");
     this.mirrorsSem = new RwSemaphore(kernel.ex, `hmm(${mm.name})->mirrors_sem`, "hmm->mirrors_sem");
     this.wq = new WaitQueue(kernel.ex, `hmm(${mm.name})->wq`);
   }
 }
 
-/** struct hmm_range @5.4 (pfns, flags and values tables reduced to HmmPfn/HmmRequest). */
-export class HmmRange {
+/**
+ * struct hmm_range @5.4 (pfns, flags and values tables reduced to HmmPfn/HmmRequest). Drivers
+ * declare it on their fault function's stack: the driver calls frameReturned() on it when that
+ * function returns, and a range left on hmm->ranges after that is a use-after-free the next
+ * invalidation's walk reports.
+ */
+export class HmmRange implements HasLifetime {
   hmm: Hmm | null = null;
-  valid = false;
   pfns: HmmPfn[];
   /** Registered on hmm->ranges. */
   linked = false;
+  readonly lifetime: Lifetime;
+  /**
+   * range->valid: written under hmm->ranges_lock by every invalidation (start: false; the
+   * last end: true) and at register, but read without it — by hmm_range_wait_until_valid's
+   * wait_event condition, by hmm_range_fault, and by hmm_range_valid under the driver's lock.
+   * A lockless field (each store a scheduling point); created at register, when the range
+   * first becomes visible to other threads.
+   */
+  private validField: LocklessField<boolean> | null = null;
+  private validBefore = false;
 
   constructor(
     readonly start: number,
@@ -92,25 +107,55 @@ export class HmmRange {
   ) {
     this.pfns = [];
     for (let a = start; a < end; a += PAGE_SIZE) this.pfns.push(nonePfn(a));
+    this.lifetime = new Lifetime(`struct hmm_range [0x${start.toString(16)}, 0x${end.toString(16)})`);
+  }
+
+  /** range->valid, read plainly (a condition, code holding ranges_lock, an oracle). */
+  get valid(): boolean {
+    return this.validField?.get() ?? this.validBefore;
+  }
+
+  /** A store no other thread can observe (before register, after unregister). */
+  set valid(v: boolean) {
+    if (this.validField === null) this.validBefore = v;
+    else this.validField.poke(v);
+  }
+
+  /** The lockless field, once the range is registered. */
+  validCell(k: Kernel): LocklessField<boolean> {
+    this.validField ??= new LocklessField(
+      k.ex,
+      `${this.lifetime.name}->valid`,
+      this.validBefore,
+      this.hmm?.rangesLock,
+    );
+    return this.validField;
   }
 }
 
 /** mm/hmm.c: notifiers_decrement() @5.4 — the last one re-validates every range. */
 async function notifiersDecrement(hmm: Hmm): Promise<void> {
+  const k = hmm.mm!.kernel;
   await hmm.rangesLock.lock();
   hmm.notifiers--;
   if (hmm.notifiers === 0) {
-    for (const r of hmm.ranges) r.valid = true;
+    for (const r of [...hmm.ranges]) {
+      touch(k, r, "notifiers_decrement: range->valid = true");
+      await r.validCell(k).set(true);
+    }
     await hmm.wq.wakeUpAll();
   }
   await hmm.rangesLock.unlock();
 }
 
+/** mm/hmm.c: hmm_invalidate_range_start() @5.4 — the ranges walk under ranges_lock. */
 async function markRangesInvalid(hmm: Hmm, nrange: MmuNotifierRange): Promise<void> {
-  for (const r of hmm.ranges) {
+  const k = nrange.mm.kernel;
+  for (const r of [...hmm.ranges]) {
+    touch(k, r, "hmm_invalidate_range_start: list_for_each_entry(range, &hmm->ranges)");
     // The kernel's test: `nrange->end < range->start || nrange->start >= range->end`.
     if (nrange.end < r.start || nrange.start >= r.end) continue;
-    r.valid = false;
+    await r.validCell(k).set(false);
   }
 }
 
@@ -198,10 +243,8 @@ function makeOps(variant: HmmStartVariant): MmuNotifierOps {
     invalidateRangeEnd: (sub) => notifiersDecrement(sub as Hmm),
     // mm/hmm.c: hmm_alloc_notifier() @5.4
     allocNotifier: (mm) => new Hmm(mm.kernel, mm, ops, variant),
-    // mm/hmm.c: hmm_free_notifier() @5.4
-    freeNotifier: (sub) => {
-      (sub as Hmm).freed = true;
-    },
+    // mm/hmm.c: hmm_free_notifier() @5.4 — kfree(hmm)
+    freeNotifier: (sub) => kfree(sub.mm!.kernel, sub, "hmm_free_notifier"),
   };
   return ops;
 }
@@ -243,8 +286,10 @@ export async function hmmMirrorUnregister(mirror: HmmMirror): Promise<void> {
 
 /** mm/hmm.c: hmm_range_register() @5.4 — valid at once only if no invalidation is running. */
 export async function hmmRangeRegister(range: HmmRange, mirror: HmmMirror): Promise<number> {
-  const hmm = mirror.hmm!;
+  const hmm = deref(mirror.hmm, `hmm_range_register: ${mirror.name}->hmm`);
   const mm = hmm.mm!;
+  touch(mm.kernel, hmm, "hmm_range_register: mirror->hmm");
+  touch(mm.kernel, range, "hmm_range_register");
   range.valid = false;
   range.hmm = null;
   if (range.start % PAGE_SIZE !== 0 || range.end % PAGE_SIZE !== 0) return EINVAL;
@@ -255,7 +300,7 @@ export async function hmmRangeRegister(range: HmmRange, mirror: HmmMirror): Prom
   range.hmm = hmm;
   hmm.ranges.unshift(range);
   range.linked = true;
-  if (hmm.notifiers === 0) range.valid = true;
+  if (hmm.notifiers === 0) await range.validCell(mm.kernel).set(true);
   await hmm.rangesLock.unlock();
   mm.kernel.ex.trace("note", "hmm_range_register", mirror.name, `valid=${range.valid}`);
   return 0;
@@ -265,19 +310,22 @@ export async function hmmRangeRegister(range: HmmRange, mirror: HmmMirror): Prom
 export async function hmmRangeUnregister(range: HmmRange): Promise<void> {
   const hmm = range.hmm;
   if (hmm === null) return;
+  touch(hmm.mm!.kernel, range, "hmm_range_unregister");
   await hmm.rangesLock.lock();
   const i = hmm.ranges.indexOf(range);
   if (i >= 0) hmm.ranges.splice(i, 1);
   range.linked = false;
   await hmm.rangesLock.unlock();
   await mmput(hmm.mm!);
-  range.valid = false;
+  range.valid = false; // unlinked: only the owner reads it now
   range.hmm = null; // memset(&range->hmm, POISON_INUSE, ...)
 }
 
 /** include/linux/hmm.h: hmm_range_wait_until_valid() @5.4 — false on timeout (ms = ticks). */
 export async function hmmRangeWaitUntilValid(range: HmmRange, timeout: number): Promise<boolean> {
-  const hmm = range.hmm!;
+  // range->hmm is poisoned by unregister: a wait on an unregistered range oopses.
+  const hmm = deref(range.hmm, "hmm_range_wait_until_valid: range->hmm");
+  touch(hmm.mm!.kernel, range, "hmm_range_wait_until_valid");
   const r = await hmm.wq.waitEventTimeout(() => range.valid, timeout);
   hmm.mm!.kernel.ex.trace("note", "hmm_range_wait_until_valid", undefined, r !== 0 ? "valid" : "timed out");
   return r !== 0;
@@ -285,6 +333,9 @@ export async function hmmRangeWaitUntilValid(range: HmmRange, timeout: number): 
 
 /** include/linux/hmm.h: hmm_range_valid() @5.4 — under the driver's update lock. */
 export function hmmRangeValid(range: HmmRange): boolean {
+  // The driver lock was just taken (a scheduling point): the plain read sees every store made
+  // before it, and a store made while the lock is held is the same as one made before it.
+  if (range.hmm !== null) touch(range.hmm.mm!.kernel, range, "hmm_range_valid");
   return range.valid;
 }
 
@@ -300,15 +351,17 @@ export interface HmmFaultFlags54 {
  * pages filled from range->start (possibly 0).
  */
 export async function hmmRangeFault54(range: HmmRange, flags: HmmFaultFlags54 = {}): Promise<number> {
-  const hmm = range.hmm!;
+  const hmm = deref(range.hmm, "hmm_range_fault: range->hmm");
   const mm = hmm.mm!;
   const k = mm.kernel;
+  touch(k, range, "hmm_range_fault");
+  const valid = range.validCell(k);
   if (mm.mmapSem.readerCount === 0 && !mm.mmapSem.isWriteLocked) k.warn("hmm_range_fault without mmap_sem");
   let start = range.start;
   let last = start;
   const opts = { snapshot: flags.snapshot === true, noReadVma: EPERM };
   do {
-    if (!range.valid) return done(k, EBUSY);
+    if (!(await valid.load())) return done(k, EBUSY);
     const vma = mm.findVma(start);
     if (vma === undefined) return done(k, EFAULT);
     if (!vma.flags.read) {
@@ -322,7 +375,7 @@ export async function hmmRangeFault54(range: HmmRange, flags: HmmFaultFlags54 = 
       ret = w.ret;
       last = w.last;
       start = last;
-    } while (ret === EBUSY && range.valid);
+    } while (ret === EBUSY && (await valid.load()));
     if (ret !== 0) {
       for (let a = last; a < range.end; a += PAGE_SIZE)
         range.pfns[(a - range.start) / PAGE_SIZE] = nonePfn(a);

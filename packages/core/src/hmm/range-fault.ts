@@ -5,15 +5,20 @@
  * as mmu_interval_check_retry() turns true, and otherwise re-walks after each fault.
  */
 import { EBUSY, EFAULT, errname } from "../errno.ts";
+import { deref, type HasLifetime, Lifetime, touch } from "../lifetime.ts";
 import { PAGE_SIZE } from "../mm/page.ts";
 import { type MmuIntervalNotifier, mmuIntervalCheckRetry } from "../notifier/interval-notifier.ts";
 import { type HmmPfn, type HmmRequest, nonePfn } from "./pfn.ts";
 import { hmmWalk, type WalkOptions } from "./walk.ts";
 
-/** struct hmm_range @5.5 */
-export class HmmRange55 {
+/**
+ * struct hmm_range @5.5. On the driver's stack: the driver calls frameReturned() when the
+ * function that declared it returns; an access after that is a use-after-free.
+ */
+export class HmmRange55 implements HasLifetime {
   notifierSeq = 0;
   pfns: HmmPfn[];
+  readonly lifetime: Lifetime;
 
   constructor(
     readonly notifier: MmuIntervalNotifier,
@@ -23,6 +28,7 @@ export class HmmRange55 {
   ) {
     this.pfns = [];
     for (let a = start; a < end; a += PAGE_SIZE) this.pfns.push(nonePfn(a));
+    this.lifetime = new Lifetime(`struct hmm_range [0x${start.toString(16)}, 0x${end.toString(16)})`);
   }
 }
 
@@ -38,8 +44,9 @@ export interface HmmFaultFlags55 {
 
 /** mm/hmm.c: hmm_range_fault() @5.5 — mmap_sem held for read; pages filled, or -errno. */
 export async function hmmRangeFault(range: HmmRange55, flags: HmmFaultFlags55 = {}): Promise<number> {
-  const mm = range.notifier.mm!;
+  const mm = deref(range.notifier.mm, "hmm_range_fault: range->notifier->mm");
   const k = mm.kernel;
+  touch(k, range, "hmm_range_fault");
   if (mm.mmapSem.readerCount === 0 && !mm.mmapSem.isWriteLocked) k.warn("hmm_range_fault without mmap_sem");
   const opts: WalkOptions = {
     snapshot: flags.snapshot === true,

@@ -7,6 +7,7 @@
 import { Refcount, RwSemaphore, WaitQueue } from "@mnlab/sim";
 import { exitMmap } from "../cpu/exit.ts";
 import type { Kernel } from "../kernel.ts";
+import { kfree } from "../lifetime.ts";
 import type { MmuNotifierMm } from "../notifier/notifier-mm.ts";
 import { PageTable } from "./page-table.ts";
 import { Vma, type VmaFlags } from "./vma.ts";
@@ -96,9 +97,15 @@ export function mmgrab(mm: MmStruct): Promise<void> {
   return mm.mmCount.inc();
 }
 
-/** kernel/fork.c: mmdrop() @5.5 — the struct is freed at zero (nothing else to model). */
+/**
+ * kernel/fork.c: mmdrop() @5.5 — at zero __mmdrop() frees the struct, and with it
+ * (mmu_notifier_mm_destroy) the notifier subscriptions: a later access to them is a
+ * use-after-free.
+ */
 export async function mmdrop(mm: MmStruct): Promise<void> {
-  await mm.mmCount.decAndTest();
+  if ((await mm.mmCount.decAndTest()) && mm.notifierMm !== null) {
+    kfree(mm.kernel, mm.notifierMm, "__mmdrop: mmu_notifier_mm_destroy");
+  }
 }
 
 /**

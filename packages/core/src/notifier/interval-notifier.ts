@@ -17,6 +17,7 @@
  */
 import { EAGAIN, EINVAL, EOVERFLOW, errname } from "../errno.ts";
 import { ULONG_MAX } from "../interval-tree.ts";
+import { deref, type HasLifetime, Lifetime, NullDereference, touch } from "../lifetime.ts";
 import { type MmStruct, mmdrop, mmgrab } from "../mm/mm.ts";
 import { hex } from "../mm/page.ts";
 import { __mmuNotifierRegister, mmuNotifierRegister } from "./mmu-notifier.ts";
@@ -32,8 +33,13 @@ export interface MmuIntervalNotifierOps {
   invalidate(sub: MmuIntervalNotifier, range: MmuNotifierRange, curSeq: number): Promise<boolean>;
 }
 
-/** struct mmu_interval_notifier @5.5 */
-export class MmuIntervalNotifier {
+/**
+ * struct mmu_interval_notifier @5.5. Drivers embed it in their own struct: a driver class
+ * that extends it is that struct, and its `lifetime` is the container's (kfree() of the
+ * driver struct frees the notifier). Every core access to a freed notifier — the tree walk
+ * reaching it, read_begin, read_retry, set_seq, remove — is a use-after-free.
+ */
+export class MmuIntervalNotifier implements HasLifetime {
   mm: MmStruct | null = null;
   ops: MmuIntervalNotifierOps | null = null;
   start = 0;
@@ -52,7 +58,12 @@ export class MmuIntervalNotifier {
   /** Last read_retry() that returned false: by whom, for which seq, at which step. */
   lastGoodRetry: { thread: number; seq: number; step: number } | null = null;
 
-  constructor(readonly name: string) {}
+  /** The embedding struct's lifetime; a subclass may rename or share it. */
+  lifetime: Lifetime;
+
+  constructor(readonly name: string) {
+    this.lifetime = new Lifetime(`struct mmu_interval_notifier ${name}`);
+  }
 
   get interval(): { start: number; end: number } {
     return { start: this.start, end: this.last + 1 };
@@ -70,7 +81,10 @@ async function mnItreeInvStartRange(
   await nmm.lock.lock();
   nmm.activeInvalidateRanges++;
   const first = nmm.itree.firstOverlapping(range.start, range.end);
-  if (first !== undefined) nmm.invalidateSeq |= 1;
+  if (first !== undefined) {
+    touch(range.mm.kernel, first, "mn_itree_inv_start_range: interval_tree_iter_first");
+    await nmm.seq.set(nmm.invalidateSeq | 1);
+  }
   const curSeq = nmm.invalidateSeq;
   await nmm.lock.unlock();
   return { first, curSeq };
@@ -81,11 +95,15 @@ async function mnItreeInvStartRange(
  * walk after the first hit runs without the spinlock: the tree cannot change while the seq
  * is odd. A false return on a blockable range is a WARN and the walk goes on; on a
  * non-blockable range it stops, and the core ends its own count (the caller may not).
+ * Unlike the hlist path, 5.5 does not wrap these callbacks in non_block_start(): a
+ * non-blockable interval callback that sleeps is caught only by checks 5.5 itself makes
+ * (a might_sleep under a spinlock the callback holds), not by a non-blocking region.
  */
 export async function mnItreeInvalidate(nmm: MmuNotifierMm, range: MmuNotifierRange): Promise<number> {
   const k = range.mm.kernel;
   const { first, curSeq } = await mnItreeInvStartRange(nmm, range);
   for (let sub = first; sub !== undefined; sub = nmm.itree.nextOverlapping(sub, range.start, range.end)) {
+    touch(k, sub, "mn_itree_invalidate: mni->ops->invalidate");
     const ok = await callInvalidate(sub, range, curSeq);
     if (!ok) {
       if (range.blockable) {
@@ -105,12 +123,12 @@ async function callInvalidate(
   curSeq: number,
 ): Promise<boolean> {
   const k = range.mm.kernel;
-  const ops = sub.ops!;
+  const ops = deref(sub.ops, `mn_itree_invalidate: ${sub.name}->ops`);
   k.ex.count("callbacks");
   k.ex.trace("call", "mni->ops->invalidate", sub.name, `${describeRange(range)} cur_seq=${curSeq}`);
-  const ok = range.blockable
-    ? await ops.invalidate(sub, range, curSeq)
-    : await k.ex.nonBlocking("invalidate_range_start_nonblock", () => ops.invalidate(sub, range, curSeq));
+  // mm/mmu_notifier.c @5.5: `ret = mni->ops->invalidate(mni, range, cur_seq);` with no
+  // non_block_start()/non_block_end() around it (only mn_hlist_invalidate_range_start has them).
+  const ok = await ops.invalidate(sub, range, curSeq);
   k.ex.trace("ret", "mni->ops->invalidate", sub.name, String(ok));
   return ok;
 }
@@ -126,8 +144,9 @@ export async function mnItreeInvEnd(nmm: MmuNotifierMm): Promise<void> {
     await nmm.lock.unlock();
     return;
   }
-  nmm.invalidateSeq++;
+  await nmm.seq.set(nmm.invalidateSeq + 1);
   for (const sub of nmm.deferredList.splice(0)) {
+    touch(nmm.kernel, sub, "mn_itree_inv_end: deferred_list");
     if (sub.rbEmpty) {
       nmm.itree.insert(sub, sub.start, sub.last + 1);
       sub.rbEmpty = false;
@@ -148,6 +167,7 @@ export async function mnItreeRelease(nmm: MmuNotifierMm, mm: MmStruct): Promise<
   mm.activeInvalidations++; // oracle bookkeeping: an open invalidation like any other
   const { first, curSeq } = await mnItreeInvStartRange(nmm, range);
   for (let sub = first; sub !== undefined; sub = nmm.itree.nextOverlapping(sub, range.start, range.end)) {
+    touch(k, sub, "mn_itree_release: mni->ops->invalidate");
     const ok = await callInvalidate(sub, range, curSeq);
     if (!ok) k.warn(`${sub.name}: invalidate returned false on release`);
   }
@@ -165,6 +185,7 @@ async function __mmuIntervalNotifierInsert(
   ops: MmuIntervalNotifierOps,
 ): Promise<number> {
   const k = mm.kernel;
+  touch(k, sub, "__mmu_interval_notifier_insert");
   sub.mm = mm;
   sub.ops = ops;
   sub.rbEmpty = true;
@@ -173,11 +194,12 @@ async function __mmuIntervalNotifierInsert(
   // check_add_overflow(start, length - 1, &last): the tree's last is inclusive.
   if (length === 0 || start + length - 1 >= ULONG_MAX) return EOVERFLOW;
   sub.last = start + length - 1;
-  // "Must call with a mmget() held." Unclear record: the reference says insert fails with
-  // -EINVAL once the mm is no longer alive; the 5.5 source may test mm_count rather than
-  // mm_users here. The model tests mm_users, the reading under which the check can fire.
-  if ((await mm.mmUsers.read()) <= 0) {
-    k.warn("mmu_interval_notifier_insert on an mm with mm_users <= 0");
+  // "Must call with a mmget() held." — yet 5.5 tests mm_count, the struct's own count
+  // (WARN_ON(atomic_read(&mm->mm_count) <= 0)); the mm_users test is a later kernel's. So in
+  // 5.5 an insert on an mm whose users are gone (exit_mmap ran) but that is still grabbed
+  // succeeds, and the notifier will never be invalidated again (reference core.md 1.6 item 3).
+  if ((await mm.mmCount.read()) <= 0) {
+    k.warn("mmu_interval_notifier_insert: WARN_ON(atomic_read(&mm->mm_count) <= 0)");
     return EINVAL;
   }
   await mmgrab(mm); // pairs with the mmdrop in remove
@@ -187,7 +209,7 @@ async function __mmuIntervalNotifierInsert(
       nmm.deferredList.unshift(sub);
       sub.deferred = true;
     } else {
-      nmm.invalidateSeq |= 1;
+      await nmm.seq.set(nmm.invalidateSeq | 1);
       nmm.itree.insert(sub, sub.start, sub.last + 1);
       sub.rbEmpty = false;
     }
@@ -252,13 +274,11 @@ export async function mmuIntervalNotifierInsertLocked(
  * Must not be called from a callback, nor with a lock a callback takes.
  */
 export async function mmuIntervalNotifierRemove(sub: MmuIntervalNotifier): Promise<void> {
-  const mm = sub.mm;
-  if (mm === null || mm.notifierMm === null) {
-    // mni->mm->mmu_notifier_mm on a never-inserted notifier: NULL pointer dereference.
-    throw new NullDereference(`mmu_interval_notifier_remove(${sub.name}): notifier was never inserted`);
-  }
+  // mni->mm->mmu_notifier_mm on a never-inserted notifier: NULL pointer dereference.
+  const mm = deref(sub.mm, `mmu_interval_notifier_remove(${sub.name}): mni->mm (never inserted)`);
   const k = mm.kernel;
-  const nmm = mm.notifierMm;
+  touch(k, sub, "mmu_interval_notifier_remove");
+  const nmm = deref(mm.notifierMm, `mmu_interval_notifier_remove(${sub.name}): mm->mmu_notifier_mm`, k);
   k.ex.trace("call", "mmu_interval_notifier_remove", sub.name);
   k.ex.mightSleep("mmu_interval_notifier_remove");
   let seq = 0;
@@ -298,9 +318,10 @@ export async function mmuIntervalNotifierRemove(sub: MmuIntervalNotifier): Promi
  * value sampled before sleeping; never loops.
  */
 export async function mmuIntervalReadBegin(sub: MmuIntervalNotifier): Promise<number> {
-  const mm = sub.mm!;
+  const mm = deref(sub.mm, `mmu_interval_read_begin(${sub.name}): mni->mm (never inserted)`);
   const k = mm.kernel;
-  const nmm = mm.notifierMm!;
+  touch(k, sub, "mmu_interval_read_begin");
+  const nmm = deref(mm.notifierMm, `mmu_interval_read_begin(${sub.name}): mm->mmu_notifier_mm`, k);
   await nmm.lock.lock();
   const seq = sub.invalidateSeq;
   const isInvalidating = seq === nmm.invalidateSeq;
@@ -317,7 +338,8 @@ export async function mmuIntervalReadBegin(sub: MmuIntervalNotifier): Promise<nu
  * the read is a plain one, ordered by that lock.
  */
 export function mmuIntervalReadRetry(sub: MmuIntervalNotifier, seq: number): boolean {
-  const k = sub.mm!.kernel;
+  const k = deref(sub.mm, `mmu_interval_read_retry(${sub.name}): mni->mm`).kernel;
+  touch(k, sub, "mmu_interval_read_retry");
   const retry = sub.invalidateSeq !== seq;
   if (!retry) sub.lastGoodRetry = { thread: k.ex.self().id, seq, step: k.ex.step };
   k.ex.trace("note", "mmu_interval_read_retry", sub.name, `seq=${seq} -> ${retry}`);
@@ -329,8 +351,10 @@ export function mmuIntervalReadRetry(sub: MmuIntervalNotifier, seq: number): boo
  * lock (READ_ONCE): a true answer is reliable, a false one only a hint.
  */
 export async function mmuIntervalCheckRetry(sub: MmuIntervalNotifier, seq: number): Promise<boolean> {
-  const ex = sub.mm!.kernel.ex;
+  const k = deref(sub.mm, `mmu_interval_check_retry(${sub.name}): mni->mm`).kernel;
+  const ex = k.ex;
   await ex.point("READ_ONCE", `${sub.name}->invalidate_seq`);
+  touch(k, sub, "mmu_interval_check_retry");
   return sub.invalidateSeq !== seq;
 }
 
@@ -339,17 +363,13 @@ export async function mmuIntervalCheckRetry(sub: MmuIntervalNotifier, seq: numbe
  * the invalidate callback, under the user lock, with the callback's cur_seq (WRITE_ONCE).
  */
 export async function mmuIntervalSetSeq(sub: MmuIntervalNotifier, curSeq: number): Promise<void> {
-  const ex = sub.mm!.kernel.ex;
+  const k = deref(sub.mm, `mmu_interval_set_seq(${sub.name}): mni->mm`).kernel;
+  const ex = k.ex;
   await ex.point("WRITE_ONCE", `${sub.name}->invalidate_seq`, String(curSeq));
+  touch(k, sub, "mmu_interval_set_seq");
   sub.invalidateSeq = curSeq;
   sub.lastGoodRetry = null;
 }
 
-/** A kernel NULL-pointer dereference: the runtime reports it as a `kernel-bug`. */
-export class NullDereference extends Error {
-  readonly failureKind = "kernel-bug";
-  constructor(message: string) {
-    super(`BUG: kernel NULL pointer dereference: ${message}`);
-    this.name = "NullDereference";
-  }
-}
+/** A kernel NULL-pointer dereference (defined with the other lifetime helpers). */
+export { NullDereference };

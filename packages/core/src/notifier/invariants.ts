@@ -10,6 +10,7 @@
  * (6 and 7, callbacks only while odd and only for notifiers in the tree, are asserted where
  * the callback is made: interval-notifier.ts.)
  */
+import type { SpinLock } from "@mnlab/sim";
 import type { Kernel } from "../kernel.ts";
 import type { MmStruct } from "../mm/mm.ts";
 import type { MmuIntervalNotifier } from "./interval-notifier.ts";
@@ -22,13 +23,23 @@ interface MmWatch {
 
 export function installCoreInvariants(kernel: Kernel): void {
   const watch = new Map<MmStruct, MmWatch>();
-  kernel.ex.addCheck("core-invariant", () => {
-    for (const mm of kernel.mms) {
-      const msg = checkMm(mm, watch);
-      if (msg !== null) return `${mm.name}: ${msg}`;
-    }
-    return null;
-  });
+  kernel.ex.addCheck(
+    "core-invariant",
+    () => {
+      for (const mm of kernel.mms) {
+        const msg = checkMm(mm, watch);
+        if (msg !== null) return `${mm.name}: ${msg}`;
+      }
+      return null;
+    },
+    // The state is mmu_notifier_mm->lock's: checked only while no mm's lock is held, so a
+    // check between two stores of one critical section does not see a half-done update.
+    { protectedBy: () => notifierLocks(kernel) },
+  );
+}
+
+function* notifierLocks(kernel: Kernel): Iterable<SpinLock> {
+  for (const mm of kernel.mms) if (mm.notifierMm !== null) yield mm.notifierMm.lock;
 }
 
 function checkMm(mm: MmStruct, watch: Map<MmStruct, MmWatch>): string | null {

@@ -9,6 +9,7 @@
  * non-blocking context, where sleeping is a bug.
  */
 import { EAGAIN, ENOMEM, errname } from "../errno.ts";
+import { type HasLifetime, kfree, Lifetime, touch } from "../lifetime.ts";
 import { type MmStruct, mmdrop, mmgrab } from "../mm/mm.ts";
 import { mnItreeInvalidate, mnItreeInvEnd, mnItreeRelease } from "./interval-notifier.ts";
 import { MmuNotifierMm } from "./notifier-mm.ts";
@@ -23,12 +24,21 @@ export interface MmuNotifierOps {
   invalidateRangeEnd?(sub: MmuNotifier, range: MmuNotifierRange): Promise<void>;
   /** For mmu_notifier_get(): allocate the driver's structure embedding the notifier. */
   allocNotifier?(mm: MmStruct): MmuNotifier;
-  /** For mmu_notifier_put(): free it, after an SRCU grace period. */
+  /**
+   * For mmu_notifier_put(): free it, after an SRCU grace period. Every 5.4/5.5 free_notifier
+   * kfree()s the struct embedding the notifier; when the op does not free the notifier's
+   * lifetime itself, the core marks it freed right after calling it.
+   */
   freeNotifier?(sub: MmuNotifier): void;
 }
 
-/** struct mmu_notifier: one subscription of a driver to an mm. */
-export class MmuNotifier {
+/**
+ * struct mmu_notifier: one subscription of a driver to an mm. Embedded in a driver struct
+ * (struct hmm, nouveau_svmm): its lifetime is the container's, freed by ->free_notifier after
+ * the SRCU grace period of the last mmu_notifier_put(), or by the driver after
+ * mmu_notifier_unregister(). The hlist walks touch every entry they reach.
+ */
+export class MmuNotifier implements HasLifetime {
   mm: MmStruct | null = null;
   /** Reference count for mmu_notifier_get/put. */
   users = 0;
@@ -39,11 +49,15 @@ export class MmuNotifier {
    * `callbacks` metric skips them and counts the mirrors' sync calls instead.
    */
   internal = false;
+  /** The embedding struct's lifetime. */
+  lifetime: Lifetime;
 
   constructor(
     readonly name: string,
     readonly ops: MmuNotifierOps,
-  ) {}
+  ) {
+    this.lifetime = new Lifetime(`struct mmu_notifier ${name}`);
+  }
 }
 
 /**
@@ -97,7 +111,10 @@ export async function mmuNotifierGetLocked(
   const nmm = mm.notifierMm;
   if (nmm !== null) {
     await nmm.lock.lock();
-    const found = nmm.list.find((s) => s.ops === ops && s.users > 0);
+    const found = nmm.list.find((s) => {
+      touch(mm.kernel, s, "mmu_notifier_get_locked: hlist_for_each_entry");
+      return s.ops === ops && s.users > 0;
+    });
     if (found !== undefined) found.users++;
     await nmm.lock.unlock();
     if (found !== undefined) return found;
@@ -121,6 +138,7 @@ export async function mmuNotifierPut(sub: MmuNotifier): Promise<void> {
   if (mm === null || mm.notifierMm === null)
     return mm?.kernel.bug("mmu_notifier_put of an unregistered notifier");
   const nmm = mm.notifierMm;
+  touch(mm.kernel, sub, "mmu_notifier_put");
   await nmm.lock.lock();
   if (sub.users <= 0) mm.kernel.warn("mmu_notifier_put: users already 0");
   const last = --sub.users === 0;
@@ -128,9 +146,11 @@ export async function mmuNotifierPut(sub: MmuNotifier): Promise<void> {
   await nmm.lock.unlock();
   if (!last) return;
   const k = mm.kernel;
+  // mm/mmu_notifier.c: mmu_notifier_free_rcu() @5.4 — ->free_notifier, then mmdrop.
   k.ex.spawn("call_srcu(mmu_notifier_free_rcu)", async () => {
     await k.srcu.synchronize();
     sub.ops.freeNotifier?.(sub);
+    if (!sub.lifetime.isFreed) kfree(k, sub, "mmu_notifier_free_rcu: ->free_notifier");
     await mmdrop(mm);
   });
 }
@@ -143,6 +163,7 @@ export async function mmuNotifierUnregister(sub: MmuNotifier, mm: MmStruct): Pro
   const k = mm.kernel;
   const nmm = mm.notifierMm;
   if (nmm === null) return k.bug("mmu_notifier_unregister on an mm without notifiers");
+  touch(k, sub, "mmu_notifier_unregister");
   if (sub.hashed) {
     const idx = await k.srcu.readLock();
     if (sub.ops.release !== undefined) await sub.ops.release(sub, mm);
@@ -168,6 +189,7 @@ async function mnHlistInvalidateRangeStart(nmm: MmuNotifierMm, range: MmuNotifie
   const idx = await k.srcu.readLock();
   // hlist_for_each_entry_rcu: a snapshot is one valid view for an SRCU reader.
   for (const sub of [...nmm.list]) {
+    touch(k, sub, "mn_hlist_invalidate_range_start: hlist_for_each_entry_rcu");
     const start = sub.ops.invalidateRangeStart;
     if (start === undefined) continue;
     if (!sub.internal) k.ex.count("callbacks");
@@ -240,6 +262,7 @@ async function mnHlistInvalidateEnd(nmm: MmuNotifierMm, range: MmuNotifierRange)
   const k = range.mm.kernel;
   const idx = await k.srcu.readLock();
   for (const sub of [...nmm.list]) {
+    touch(k, sub, "mn_hlist_invalidate_end: hlist_for_each_entry_rcu");
     const end = sub.ops.invalidateRangeEnd;
     if (end === undefined) continue;
     k.ex.trace("call", "invalidate_range_end", sub.name, describeRange(range));
@@ -269,6 +292,7 @@ async function mnHlistRelease(nmm: MmuNotifierMm, mm: MmStruct): Promise<void> {
   const k = mm.kernel;
   const idx = await k.srcu.readLock();
   for (const sub of [...nmm.list]) {
+    touch(k, sub, "mn_hlist_release: hlist_for_each_entry_rcu");
     if (sub.ops.release === undefined) continue;
     k.ex.trace("call", "mmu_notifier release", sub.name);
     await sub.ops.release(sub, mm);

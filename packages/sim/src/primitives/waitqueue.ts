@@ -4,8 +4,14 @@
  * came in between, finish_wait() unregisters. wait_event*() are built from those steps, so
  * a model that hand-rolls the protocol (or gets it wrong) is explored the same way.
  *
- * A condition is evaluated atomically with the registration: the scheduling point is the
- * wait itself. Wake-ups are scheduling points.
+ * wait_event*() evaluate their condition the way include/linux/wait.h does: once before
+ * sleeping, then after every prepare_to_wait — so after every wake-up — and once more when a
+ * timeout expires; each evaluation is its own scheduling point, and the condition runs
+ * without any lock the waker holds (a condition that takes a lock, as some kernel ones do,
+ * is an async function that takes it). A waker's stores to a field the condition reads are
+ * scheduling points when the field is declared lockless (LocklessField), so a condition can
+ * be evaluated between two stores of the waker's critical section. Wake-ups are scheduling
+ * points.
  */
 import type { Execution } from "../execution.ts";
 import type { SimThread } from "../thread.ts";
@@ -78,34 +84,58 @@ export class WaitQueue implements Waitable {
     this.ex.unblock(t);
   }
 
-  /** wait_event(wq, cond): sleep until `cond()` holds. */
-  async waitEvent(cond: () => boolean): Promise<void> {
-    const ex = this.ex;
-    ex.mightSleep(`wait_event(${this.name})`);
-    await ex.point("wait_event", this.name);
-    while (!cond()) {
-      this.prepareToWait();
-      await this.schedule();
-      this.finishWait();
-    }
+  /**
+   * One evaluation of a wait_event condition: a scheduling point, then the condition. A
+   * synchronous condition reads its fields with LocklessField.get() (the point is its
+   * READ_ONCE); an async one may take the locks the kernel's condition takes.
+   */
+  private async evaluate(cond: WaitCondition, what: string): Promise<boolean> {
+    await this.ex.point(`${what} condition`, this.name);
+    const r = await cond();
+    this.ex.trace("note", `${what} condition`, this.name, String(r));
+    return r;
   }
 
   /**
-   * wait_event_timeout(wq, cond, ticks): 0 if the condition is still false when the timeout
-   * elapses, otherwise the remaining ticks, at least 1 — the kernel's return convention.
+   * include/linux/wait.h: wait_event() — might_sleep(); the condition once; then, until it
+   * holds: prepare_to_wait, the condition again, schedule(); finish_wait.
    */
-  async waitEventTimeout(cond: () => boolean, ticks: number): Promise<number> {
+  async waitEvent(cond: WaitCondition): Promise<void> {
+    const ex = this.ex;
+    ex.mightSleep(`wait_event(${this.name})`);
+    if (await this.evaluate(cond, "wait_event")) return;
+    for (;;) {
+      this.prepareToWait();
+      if (await this.evaluate(cond, "wait_event")) break;
+      await this.schedule();
+    }
+    this.finishWait();
+  }
+
+  /**
+   * include/linux/wait.h: wait_event_timeout(wq, cond, ticks) — 0 if the condition is still
+   * false when the timeout elapses, otherwise the remaining ticks, at least 1 (the kernel's
+   * ___wait_cond_timeout convention). The condition is evaluated once more after the timeout
+   * expired, as the kernel's loop does.
+   */
+  async waitEventTimeout(cond: WaitCondition, ticks: number): Promise<number> {
     const ex = this.ex;
     ex.mightSleep(`wait_event_timeout(${this.name})`);
-    await ex.point("wait_event_timeout", this.name, `timeout=${ticks}`);
     const deadline = ex.now + ticks;
+    const left = (): number => Math.max(0, deadline - ex.now);
+    if (await this.evaluate(cond, "wait_event_timeout")) return Math.max(1, left());
+    if (left() === 0) return 0;
     for (;;) {
-      if (cond()) return Math.max(1, deadline - ex.now);
-      if (ex.now >= deadline) return 0;
       this.prepareToWait();
-      const woken = await this.schedule(deadline - ex.now);
-      this.finishWait();
-      if (!woken) return cond() ? 1 : 0;
+      const c = await this.evaluate(cond, "wait_event_timeout");
+      if (c || left() === 0) {
+        this.finishWait();
+        return c ? Math.max(1, left()) : 0;
+      }
+      await this.schedule(left());
     }
   }
 }
+
+/** A wait_event condition: synchronous (reads at the evaluation point), or async (takes locks). */
+export type WaitCondition = () => boolean | Promise<boolean>;
