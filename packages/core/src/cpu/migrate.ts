@@ -35,7 +35,8 @@ export async function migratePage(mm: MmStruct, addr: number): Promise<number> {
   const k = mm.kernel;
   k.ex.trace("call", "migrate_pages", mm.name, hex(addr));
   const pte = mm.pt.get(addr);
-  if (pte === undefined || pte.page === k.zeroPage) return 0;
+  // isolate_lru_page() fails for a page on no LRU list: nothing is migrated.
+  if (pte === undefined || pte.page === k.zeroPage || !pte.page.lru) return 0;
   const old = await tryToUnmapOne(mm, addr, pte.page, "migration");
   if (old === undefined) return 0;
   const page = k.pages.allocPage(old.page.data);
@@ -54,7 +55,8 @@ export async function reclaimPage(mm: MmStruct, addr: number): Promise<number> {
   const k = mm.kernel;
   k.ex.trace("call", "shrink_page_list", mm.name, hex(addr));
   const pte = mm.pt.get(addr);
-  if (pte === undefined || pte.page === k.zeroPage) return 0;
+  // Reclaim scans the LRU lists: a page on none is never a candidate.
+  if (pte === undefined || pte.page === k.zeroPage || !pte.page.lru) return 0;
   const old = await tryToUnmapOne(mm, addr, pte.page, "swap");
   if (old === undefined) return 0;
   old.page.mapcount--;

@@ -17,6 +17,12 @@ export class Page {
   mapcount = 0;
   /** The page's content, one word: what a CPU or device read returns. */
   data = 0;
+  /**
+   * On an LRU list (PageLRU): anonymous and page-cache pages are; pages a driver allocated
+   * and inserted itself (ballooned pages, vm_insert_page) are not, so migration and reclaim,
+   * which isolate pages from the LRU, never pick them.
+   */
+  lru = true;
 
   constructor(readonly pfn: number) {}
 }
