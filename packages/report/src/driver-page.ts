@@ -1,16 +1,28 @@
 /**
  * reports/<driver>.md: the old and new design, the code each variant takes next to the
- * kernel patches' diffstat, the scenario table, the virtual-time metrics old vs new, and
- * every counterexample drawn twice — CPU columns and a Mermaid sequence diagram — with the
- * command that replays it.
+ * kernel patches' diffstat, the scenario table, old next to new (each 5.4 counterexample and
+ * 5.5 in the same schedule), the virtual-time metrics old vs new, the mutation score when
+ * measured, and every counterexample — one per violation kind a run reached — as its race
+ * (CPU columns and a Mermaid sequence diagram) and its whole trace, folded, with the command
+ * that replays it.
  */
 import type { Metrics, ResultRecord } from "@mnlab/core";
+import type { TraceEvent } from "@mnlab/sim";
 import { barChart } from "./bar-chart.ts";
 import { cpuColumns } from "./interleaving.ts";
 import { code, int, num, page, table } from "./markdown.ts";
-import { sequenceDiagram } from "./mermaid.ts";
-import { type DriverSummary, variantColumns } from "./model.ts";
-import { counterexampleHeading, firstFound, UNEXPECTED, verdictCell } from "./verdicts.ts";
+import { raceDiagram } from "./mermaid.ts";
+import {
+  type DocsIndex,
+  type DriverSummary,
+  type MutationScore,
+  type SameSchedule,
+  variantColumns,
+} from "./model.ts";
+import { raceColumns, raceSlice } from "./race.ts";
+import { commitLink, linkRef, linkText } from "./references.ts";
+import { sideBySide } from "./side-by-side.ts";
+import { counterexampleHeading, firstFound, UNEXPECTED, verdictCell, violationsOf } from "./verdicts.ts";
 
 /** The metrics the report compares, with their labels. */
 export const METRICS: { key: keyof Metrics; label: string }[] = [
@@ -71,7 +83,7 @@ function patches(d: DriverSummary): string {
   const ins = d.patches.reduce((n, p) => n + p.insertions, 0);
   const del = d.patches.reduce((n, p) => n + p.deletions, 0);
   const rows = d.patches.map((p) => [
-    code(p.commit),
+    commitLink(p.commit),
     p.title,
     `+${int(p.insertions)} / −${int(p.deletions)}`,
   ]);
@@ -91,12 +103,16 @@ function patches(d: DriverSummary): string {
   ].join("\n\n");
 }
 
-function scenarioTable(d: DriverSummary, records: ResultRecord[]): string {
+function scenarioTable(d: DriverSummary, records: ResultRecord[], docs?: DocsIndex): string {
   const rows = records.map((r) => [
     r.scenario,
     r.variant,
     verdictCell(r, { link: "page" }),
-    r.expected === null ? "—" : r.expectedRef === null ? r.expected : `${r.expected} (${r.expectedRef})`,
+    r.expected === null
+      ? "—"
+      : r.expectedRef === null
+        ? r.expected
+        : `${r.expected} (${linkRef(r.expectedRef, r.driver, docs)})`,
     r.strategy,
     `${int(r.executions)}${r.exhausted ? " (space exhausted)" : ""}`,
     firstFound(r),
@@ -111,9 +127,9 @@ function scenarioTable(d: DriverSummary, records: ResultRecord[]): string {
       .map((s) => {
         const notes = Object.entries(s.expected)
           .filter(([, e]) => e.note !== undefined)
-          .map(([v, e]) => ` _${v}:_ ${e.note!.trim()}`)
+          .map(([v, e]) => ` _${v}:_ ${linkText(e.note!.trim(), docs)}`)
           .join("");
-        return `- **${s.name}** — ${s.description.trim()}${notes}`;
+        return `- **${s.name}** — ${linkText(s.description.trim(), docs)}${notes}`;
       })
       .join("\n"),
   ].join("\n\n");
@@ -141,29 +157,166 @@ function metricsSection(d: DriverSummary, records: ResultRecord[]): string {
   ].join("\n\n");
 }
 
-/** One counterexample, drawn both ways, with its replay command. */
-export function counterexample(r: ResultRecord): string {
-  const expected = r.asExpected
-    ? `Expected${r.expectedRef === null ? "" : ` (${r.expectedRef})`}.`
-    : `${UNEXPECTED} Not expected: the expected verdict is ${r.expected ?? "not stated"}.`;
-  const blocks = [
-    `### ${counterexampleHeading(r)}`,
-    `${expected} Found at execution ${int(r.firstFailureAt ?? 0)} under ` +
-      `${r.strategy}; the trace below is the shrunk counterexample.`,
-    `> ${code((r.message ?? "").replace(/\s+/g, " "))}`,
+/** The race slice as CPU columns and a sequence diagram, then the whole trace folded. */
+export function raceBlocks(trace: TraceEvent[] | null, message: string | null): string[] {
+  if (trace === null || trace.length === 0) return ["No trace was recorded."];
+  const slice = raceSlice(trace, message === null ? {} : { message });
+  const left =
+    slice.omitted === 0
+      ? ""
+      : `; ${int(slice.omitted)} steps on objects one thread alone touches are left out`;
+  return [
+    `The race: ${int(slice.steps.length)} of the trace's ${int(slice.total)} steps, from where the threads ` +
+      `start to interleave to the violation${left}. The whole trace follows, folded.`,
+    ["```text", raceColumns(slice), "```"].join("\n"),
+    ["```mermaid", raceDiagram(slice), "```"].join("\n"),
+    [
+      `<details><summary>The whole trace (${int(slice.total)} steps)</summary>`,
+      "",
+      "```text",
+      cpuColumns(trace),
+      "```",
+      "",
+      "</details>",
+    ].join("\n"),
   ];
-  if (r.replay !== null) blocks.push(["```sh", `npm run mnlab -- replay ${r.replay}`, "```"].join("\n"));
-  if (r.trace === null || r.trace.length === 0) {
-    blocks.push("No trace was recorded.");
-  } else {
-    blocks.push(["```text", cpuColumns(r.trace), "```"].join("\n"));
-    blocks.push(["```mermaid", sequenceDiagram(r.trace), "```"].join("\n"));
+}
+
+function replayBlock(token: string): string {
+  return ["```sh", `npm run mnlab -- replay ${token}`, "```"].join("\n");
+}
+
+/** One counterexample per violation kind a record reached, each with its replay command. */
+export function counterexample(r: ResultRecord, docs?: DocsIndex): string {
+  return violationsOf(r)
+    .map((v, i) => {
+      const ref = r.expectedRef === null ? "" : ` (${linkRef(r.expectedRef, r.driver, docs)})`;
+      const status =
+        i > 0
+          ? `Also reached, after the verdict ${r.verdict}: the exploration goes on after a violation.`
+          : r.asExpected
+            ? `Expected${ref}.`
+            : `${UNEXPECTED} Not expected: the expected verdict is ${r.expected ?? "not stated"}${ref}.`;
+      const lockdepOff = v.replay.includes(":v1n.")
+        ? " Lockdep had turned itself off after its first report (as the kernel's does), and the replay runs without it."
+        : "";
+      return [
+        `### ${counterexampleHeading(r, v.kind)}`,
+        `${status} First reached at execution ${int(v.firstFailureAt)} under ${r.strategy}; ` +
+          `the trace is the shrunk counterexample.${lockdepOff}`,
+        `> ${code(v.message.replace(/\s+/g, " "))}`,
+        replayBlock(v.replay),
+        ...raceBlocks(v.trace, v.message),
+      ].join("\n\n");
+    })
+    .join("\n\n");
+}
+
+/** Per scenario: the 5.4 counterexample, and 5.5 in the same schedule, side by side. */
+export function oldNextToNew(records: ResultRecord[], same: SameSchedule[]): string {
+  if (same.length === 0) return "";
+  const blocks: string[] = [
+    "## Old next to new",
+    "For each scenario where the 5.4 model fails: its counterexample (left) and what the 5.5 model does " +
+      "in the same schedule (right) — the 5.4 decision list replayed on 5.5, where a decision that does not " +
+      "apply there (the thread it names cannot run) falls back to running the current thread. Each half is " +
+      "the race slice, one step a line after the CPU number; the halves run down independently.",
+  ];
+  for (const s of same) {
+    const old = records.find((r) => r.scenario === s.scenario && r.variant === s.from);
+    if (old === undefined || old.trace === null) continue;
+    const verdict = s.verdict === "pass" ? "pass" : `${s.verdict}`;
+    const retries =
+      s.retries > 0
+        ? ` The 5.5 path retries ${int(s.retries)} time${s.retries === 1 ? "" : "s"} (read_retry, -EBUSY).`
+        : "";
+    blocks.push(
+      `### ${s.scenario}: ${s.from} and ${s.to} in the same schedule`,
+      `Linux 5.4 (\`${s.from}\`) reaches ${old.verdict}; Linux 5.5 (\`${s.to}\`) in that schedule: **${verdict}**.${retries}`,
+      [
+        "```text",
+        sideBySide(
+          { title: `5.4 ${s.from}: ${old.verdict}`, trace: old.trace, message: old.message },
+          { title: `5.5 ${s.to}, same schedule: ${verdict}`, trace: s.trace, message: s.message },
+        ),
+        "```",
+      ].join("\n"),
+      replayBlock(s.replay),
+    );
   }
   return blocks.join("\n\n");
 }
 
-export function driverPage(d: DriverSummary, records: ResultRecord[]): string {
+/** The variants' mutation scores (reports/data/mutation.json), when `mnlab mutate` wrote them. */
+export function mutationSection(scores: MutationScore[]): string {
+  if (scores.length === 0) return "";
+  const pct = (k: number, n: number) => (n === 0 ? "—" : `${Math.round((k / n) * 100)}%`);
+  const blocks = [
+    "## Mutation score",
+    "`mnlab mutate` changes a variant's model one operator at a time (a mutant) and runs the scenarios on " +
+      "each: a mutant is killed when some verdict changes. The score is killed / mutants; a survivor is a change " +
+      "no scenario notices — a gap in the suite, or a change that does not matter (its note says which).",
+    table(
+      ["variant", "mutants", "killed", "survived", "score"],
+      scores.map((m) => [
+        m.variant,
+        int(m.mutants),
+        int(m.killed),
+        int(m.survived),
+        pct(m.killed, m.mutants),
+      ]),
+      ["l", "r", "r", "r", "r"],
+    ),
+  ];
+  for (const m of scores) {
+    if (m.byOperator.length > 0) {
+      blocks.push(
+        `### ${m.variant}: by operator`,
+        table(
+          ["operator", "generated", "killed", "survived", "score"],
+          m.byOperator.map((o) => [
+            o.operator,
+            int(o.generated),
+            int(o.killed),
+            int(o.survived),
+            pct(o.killed, o.generated),
+          ]),
+          ["l", "r", "r", "r", "r"],
+        ),
+      );
+    }
+    if (m.survivors.length > 0) {
+      blocks.push(
+        `### ${m.variant}: survivors`,
+        m.survivors
+          .map((x) =>
+            [
+              `- **${x.id}** (${x.operator}) at ${code(x.location)}${x.note === "" ? "" : ` — ${x.note}`}`,
+              "",
+              "  ```diff",
+              ...x.diff
+                .replace(/\n+$/, "")
+                .split("\n")
+                .map((l) => `  ${l}`),
+              "  ```",
+            ].join("\n"),
+          )
+          .join("\n"),
+      );
+    }
+  }
+  return blocks.join("\n\n");
+}
+
+export interface DriverPageExtras {
+  sameSchedule?: SameSchedule[];
+  mutation?: MutationScore[];
+  docs?: DocsIndex;
+}
+
+export function driverPage(d: DriverSummary, records: ResultRecord[], extras: DriverPageExtras = {}): string {
   const failures = records.filter((r) => r.verdict !== "pass");
+  const kinds = failures.reduce((n, r) => n + violationsOf(r).length, 0);
   const columns = variantColumns(records.map((r) => r.variant));
   return page([
     `# ${d.name}`,
@@ -175,15 +328,19 @@ export function driverPage(d: DriverSummary, records: ResultRecord[]): string {
     variants(d),
     patches(d),
     "## Scenarios",
-    records.length === 0 ? "No runs." : scenarioTable(d, records),
+    records.length === 0 ? "No runs." : scenarioTable(d, records, extras.docs),
+    oldNextToNew(records, extras.sameSchedule ?? []),
     "## Virtual-time metrics, old vs new",
     metricsSection(d, records),
+    mutationSection(extras.mutation ?? []),
     "## Counterexamples",
     failures.length === 0
       ? "No violation was found in any variant."
-      : `${failures.length} violations across ${columns.join(", ")}. Each is drawn as CPU columns ` +
-        "(one column per thread, time running down, calls indented) and as a sequence diagram; " +
-        "its replay command re-runs exactly that execution.",
-    ...failures.map(counterexample),
+      : `${kinds} violations (${failures.length} runs) across ${columns.join(", ")}, one counterexample per ` +
+        "violation kind a run reached. Each starts with the race — the steps from where the threads start to " +
+        "interleave to the violation, on the objects more than one thread touches, set-up folded into one line " +
+        "per thread — as CPU columns and as a sequence diagram, then the whole trace, folded; its replay command " +
+        "re-runs exactly that execution.",
+    ...failures.map((r) => counterexample(r, extras.docs)),
   ]);
 }

@@ -4,9 +4,11 @@
  * exploration finds each, and links to the driver pages and the benchmark page.
  */
 import type { ResultRecord } from "@mnlab/core";
+import { findingEntries } from "./findings-page.ts";
 import { int, page, table } from "./markdown.ts";
-import { type ReportInput, variantColumns } from "./model.ts";
-import { counterexampleLink, UNEXPECTED, verdictCell } from "./verdicts.ts";
+import { type DocsIndex, type MutationDocument, type ReportInput, variantColumns } from "./model.ts";
+import { linkRef } from "./references.ts";
+import { counterexampleLink, UNEXPECTED, verdictCell, violationsOf } from "./verdicts.ts";
 
 function matrix(input: ReportInput, columns: string[]): string {
   const rows: string[][] = [];
@@ -50,7 +52,7 @@ export function bugCatalogue(results: ResultRecord[]): ResultRecord[] {
   return results.filter((r) => r.expected !== null && r.expected !== "pass");
 }
 
-function catalogue(results: ResultRecord[]): string {
+function catalogue(results: ResultRecord[], docs?: DocsIndex): string {
   const bugs = bugCatalogue(results);
   if (bugs.length === 0) return "No scenario expects a violation yet.";
   const rows = bugs.map((r) => {
@@ -61,20 +63,46 @@ function catalogue(results: ResultRecord[]): string {
           ? `${UNEXPECTED} not found in ${int(r.executions)} executions`
           : `${UNEXPECTED} found ${r.verdict} instead, at execution ${int(r.firstFailureAt ?? 0)}`;
     const where = r.trace === null ? "" : `[counterexample](${counterexampleLink(r, true)})`;
+    const also = violationsOf(r)
+      .filter((v) => v.kind !== r.expected)
+      .map((v) => `[${v.kind}](${counterexampleLink(r, true, v.kind)}) at ${int(v.firstFailureAt)}`);
     return [
       `[${r.driver}](${r.driver}.md)`,
       r.variant,
-      r.expectedRef ?? "—",
+      r.expectedRef === null ? "—" : linkRef(r.expectedRef, r.driver, docs),
       r.expected!,
       r.scenario,
       found,
+      also.length === 0 ? "—" : also.join(", "),
       where,
     ];
   });
   return table(
-    ["driver", "variant", "kernel commit / ref", "violation", "scenario", "first found", ""],
+    ["driver", "variant", "kernel commit / ref", "violation", "scenario", "first found", "also reached", ""],
     rows,
   );
+}
+
+function mutationScores(m: MutationDocument | null | undefined): string {
+  if (m === null || m === undefined || m.drivers.length === 0) return "";
+  const pct = (k: number, n: number) => (n === 0 ? "—" : `${Math.round((k / n) * 100)}%`);
+  return [
+    "## Mutation scores",
+    "From `reports/data/mutation.json` (`mnlab mutate`): per variant, the mutants of its model the scenarios " +
+      "kill (some verdict changes) out of those generated. The survivors are listed on the driver pages.",
+    table(
+      ["driver", "variant", "mutants", "killed", "survived", "score"],
+      m.drivers.map((d) => [
+        `[${d.driver}](${d.driver}.md#mutation-score)`,
+        d.variant,
+        int(d.mutants),
+        int(d.killed),
+        int(d.survived),
+        pct(d.killed, d.mutants),
+      ]),
+      ["l", "l", "r", "r", "r", "r"],
+    ),
+  ].join("\n\n");
 }
 
 function drivers(input: ReportInput): string {
@@ -104,7 +132,10 @@ export function indexPage(input: ReportInput): string {
     "One row per driver and scenario, one column per variant (`legacy` follows Linux 5.4, " +
       "`interval` 5.5). A cell is the verdict the exploration reached — `pass`, or the kind of the " +
       `first violation found, linked to its counterexample. ${UNEXPECTED} marks a verdict that differs ` +
-      "from the expected one, which follows in brackets; — means the variant does not run that scenario.",
+      "from the expected one, which follows in brackets; — means the variant does not run that scenario. " +
+      "The exploration goes on after a violation (a lockdep report is recorded once, then lockdep turns " +
+      "itself off, as the kernel's does), so `potential-deadlock + deadlock` says the same schedules also " +
+      "hang: every kind reached follows the verdict after `+`, each linked to its own counterexample.",
     input.results.length === 0 ? "No results yet." : matrix(input, columns),
     "### Totals per variant",
     input.results.length === 0 ? "" : totals(input.results, columns),
@@ -112,9 +143,18 @@ export function indexPage(input: ReportInput): string {
     "Each documented bug is a scenario whose expected verdict for a variant is a violation: the " +
       "kernel commit or reference row that documents it, the violation kind, the scenario that " +
       "finds it, and how many executions the exploration needed to find it first.",
-    catalogue(input.results),
+    catalogue(input.results, input.docs),
+    "## Findings",
+    (() => {
+      const n = findingEntries(input).length;
+      return n === 0
+        ? "No 5.5 model shows a violation the merged kernel was meant not to have: [findings.md](findings.md)."
+        : `${n} violation${n === 1 ? "" : "s"} a 5.5 model shows that the merged kernel was meant not to have, ` +
+            "each with the kernel lines that cause it and a replay command: [findings.md](findings.md).";
+    })(),
     "## Drivers",
     drivers(input),
+    mutationScores(input.mutation),
     "## Benchmarks",
     input.bench === null
       ? "Wall-clock benchmarks: not measured yet (`reports/data/bench.json` is written by the bench programs)."

@@ -12,8 +12,12 @@
  *   - a call whose return follows at once is one line, `fn args = ret`; a call whose return
  *     is not in the trace does not indent what follows;
  *   - an operation followed at once by blocking on the same object is one line, `... (blocks)`.
+ * Lines are at most LINE_WIDTH (110) characters, what GitHub shows without scrolling: a
+ * column too narrow for a step wraps it onto continuation lines (indented four more), never
+ * cutting a word.
  */
 import type { TraceEvent } from "@mnlab/sim";
+import { fitWidths, LINE_WIDTH, length, padEnd, wrap } from "./wrap.ts";
 
 /** One displayed line of the interleaving. */
 export interface Step {
@@ -32,9 +36,8 @@ export interface Step {
   text: string;
 }
 
-/** Columns are cut to this many characters (the tail is what is dropped). */
-export const COLUMN_WIDTH = 60;
-const MAX_DEPTH = 6;
+/** Call depth shown by indentation; deeper calls line up at this depth. */
+export const MAX_DEPTH = 4;
 
 function unlockOf(op: string): string | null {
   if (op === "spin_lock_irqsave") return "spin_unlock_irqrestore";
@@ -159,39 +162,55 @@ export function threadsOf(steps: readonly Step[]): { id: number; name: string }[
   return out;
 }
 
-function clip(s: string, width: number): string {
-  const chars = [...s];
-  return chars.length <= width ? s : `${chars.slice(0, width - 1).join("")}…`;
-}
-
-function pad(s: string, width: number): string {
-  return s + " ".repeat(Math.max(0, width - [...s].length));
+/** One line of a column drawing: a step's text in one column, indented by call depth. */
+export interface ColumnRow {
+  col: number;
+  depth: number;
+  text: string;
 }
 
 /**
- * The CPU columns as plain text (for a ```text block or a terminal): a header naming each
- * column's thread, a rule, then one line per step in the column of the thread that took it.
+ * Columns as plain text (for a ```text block or a terminal): the header, a rule, then each
+ * row in its column, wrapped onto continuation lines so that no line is wider than `total`
+ * characters and nothing is cut.
+ */
+export function columnsText(header: string[], rows: readonly ColumnRow[], total = LINE_WIDTH): string {
+  const indentOf = (d: number) => "  ".repeat(Math.min(d, MAX_DEPTH));
+  const natural = header.map((h, i) =>
+    Math.max(length(h), ...rows.filter((r) => r.col === i).map((r) => length(indentOf(r.depth) + r.text))),
+  );
+  const widths = fitWidths(natural, total, 3);
+  const row = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : padEnd(c, widths[i]!)))
+      .join(" | ")
+      .replace(/\s+$/, "");
+  const lines: string[] = [];
+  const headerCells = header.map((h, i) => wrap(h, widths[i]!));
+  const headerHeight = Math.max(...headerCells.map((c) => c.length));
+  for (let k = 0; k < headerHeight; k++) lines.push(row(headerCells.map((c) => c[k] ?? "")));
+  lines.push(widths.map((w) => "-".repeat(w)).join("-+-"));
+  for (const r of rows) {
+    for (const piece of wrap(r.text, widths[r.col]!, indentOf(r.depth))) {
+      const cells = header.map(() => "");
+      cells[r.col] = piece;
+      lines.push(row(cells));
+    }
+  }
+  return lines.join("\n");
+}
+
+/**
+ * The whole trace as CPU columns: a header naming each column's thread, a rule, then one
+ * line per step in the column of the thread that took it (and its continuation lines).
  */
 export function cpuColumns(trace: readonly TraceEvent[], opts: { width?: number } = {}): string {
   const steps = interleavingSteps(trace);
   const threads = threadsOf(steps);
-  const width = opts.width ?? COLUMN_WIDTH;
   const col = new Map(threads.map((t, i) => [t.id, i]));
-  const header = threads.map((t, i) => `CPU ${i} (${t.name})`);
-  const lines = steps.map((s) => {
-    const cells = threads.map(() => "");
-    const indent = "  ".repeat(Math.min(s.depth, MAX_DEPTH));
-    cells[col.get(s.thread)!] = clip(indent + s.text, width);
-    return cells;
-  });
-  const widths = threads.map((_, i) =>
-    Math.max([...header[i]!].length, ...lines.map((l) => [...l[i]!].length)),
+  return columnsText(
+    threads.map((t, i) => `CPU ${i} (${t.name})`),
+    steps.map((s) => ({ col: col.get(s.thread)!, depth: s.depth, text: s.text })),
+    opts.width ?? LINE_WIDTH,
   );
-  const row = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i]!)))
-      .join(" | ")
-      .replace(/\s+$/, "");
-  const rule = widths.map((w) => "-".repeat(w)).join("-+-");
-  return [row(header), rule, ...lines.map(row)].join("\n");
 }

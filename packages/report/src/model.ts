@@ -3,7 +3,8 @@
  * prints them) and, per driver, the facts its package states about itself, reduced to plain
  * data with repository-relative paths — so a page never depends on where the clone lives.
  */
-import type { ExplorationSpec, KernelPatch, ResultRecord, Verdict } from "@mnlab/core";
+import type { ExplorationSpec, Finding, KernelPatch, ResultRecord, Verdict } from "@mnlab/core";
+import type { TraceEvent } from "@mnlab/sim";
 
 export interface VariantSummary {
   id: string;
@@ -22,7 +23,7 @@ export interface ScenarioSummary {
   description: string;
   exploration: ExplorationSpec;
   /** Expected verdict per variant id (and `default`), with the reference that documents it. */
-  expected: Record<string, { verdict: Verdict; ref?: string; note?: string }>;
+  expected: Record<string, { verdict: Verdict; ref?: string; note?: string; finding?: Finding }>;
 }
 
 export interface DriverSummary {
@@ -34,12 +35,59 @@ export interface DriverSummary {
   scenarios: ScenarioSummary[];
 }
 
+/**
+ * What the new code does in the old code's schedule: a 5.4 counterexample's decision list
+ * replayed on the 5.5 variant (decisions that do not apply there fall back to running the
+ * current thread), recorded.
+ */
+export interface SameSchedule {
+  driver: string;
+  scenario: string;
+  /** The variant whose counterexample gave the schedule (legacy). */
+  from: string;
+  /** The variant it was replayed on (interval). */
+  to: string;
+  /** Its verdict there: pass, or the violation kind. */
+  verdict: string;
+  message: string | null;
+  /** Token of the execution as it ran on `to`: `mnlab replay` re-runs exactly it. */
+  replay: string;
+  trace: TraceEvent[];
+  /** Driver retries (populate_retry) in that execution: the 5.5 path that retries. */
+  retries: number;
+}
+
+/** reports/data/mutation.json (written by `mnlab mutate`): each variant's mutation score. */
+export interface MutationDocument {
+  schema: "mnlab-mutation/1";
+  drivers: MutationScore[];
+}
+
+export interface MutationScore {
+  driver: string;
+  variant: string;
+  mutants: number;
+  killed: number;
+  survived: number;
+  byOperator: { operator: string; generated: number; killed: number; survived: number }[];
+  survivors: { id: string; operator: string; location: string; diff: string; note: string }[];
+}
+
+/** Anchors a docs/ file defines, by repository-relative path (`docs/core.md`). */
+export type DocsIndex = Record<string, string[]>;
+
 export interface ReportInput {
   drivers: DriverSummary[];
   /** In work-list order: driver, scenario, variant. */
   results: ResultRecord[];
   /** reports/data/bench.json as parsed, when the bench programs have written it. */
   bench: unknown | null;
+  /** 5.4 counterexamples replayed on 5.5 (the side-by-side view); none when absent. */
+  sameSchedule?: SameSchedule[];
+  /** reports/data/mutation.json as parsed, when `mnlab mutate` has written it. */
+  mutation?: MutationDocument | null;
+  /** The docs/ pages and their anchors, so that references link only where they resolve. */
+  docs?: DocsIndex;
 }
 
 /** The records of one driver. */

@@ -8,14 +8,31 @@ import {
   benchPage,
   cpuColumns,
   driverPage,
+  findingsPage,
   indexPage,
   metricsChart,
+  raceColumns,
+  raceDiagram,
+  raceSlice,
   renderReport,
   resultsDocument,
   sequenceDiagram,
+  sideBySide,
   stableJson,
+  verdictCell,
 } from "../src/index.ts";
-import { DRIVER, INPUT, RECORDS, TRACE } from "./fixtures.ts";
+import {
+  DEADLOCK_TRACE,
+  DOCS,
+  DRIVER,
+  INPUT,
+  MUTATION,
+  RECORDS,
+  SAME,
+  TRACE,
+  TRACE_NEW,
+  WIDE_TRACE,
+} from "./fixtures.ts";
 
 const dir = new URL("./golden/", import.meta.url);
 const update = process.env.UPDATE_GOLDEN === "1";
@@ -35,7 +52,36 @@ const bench = JSON.parse(readFileSync(new URL("./fixtures/bench.json", import.me
 
 describe("golden files", () => {
   it("index page", () => golden("README.md.golden", indexPage(INPUT)));
-  it("driver page", () => golden("toy.md.golden", driverPage(DRIVER, RECORDS)));
+  it("driver page", () =>
+    golden(
+      "toy.md.golden",
+      driverPage(DRIVER, RECORDS, { sameSchedule: SAME, mutation: MUTATION.drivers, docs: DOCS }),
+    ));
+  it("findings page", () => golden("findings.md.golden", findingsPage(INPUT)));
+  it("race slice: CPU columns and diagram", () => {
+    const slice = raceSlice(TRACE, { message: RECORDS[0]!.message! });
+    golden("race.txt", `${raceColumns(slice)}\n`);
+    golden("race.mmd", `${raceDiagram(slice)}\n`);
+  });
+  it("race slice of a hang", () =>
+    golden("race-deadlock.txt", `${raceColumns(raceSlice(DEADLOCK_TRACE))}\n`));
+  it("four wide columns wrapped at 110", () => golden("cpu-columns-wide.txt", `${cpuColumns(WIDE_TRACE)}\n`));
+  it("side by side: 5.4 counterexample and 5.5 in the same schedule", () =>
+    golden(
+      "side-by-side.txt",
+      `${sideBySide(
+        { title: "5.4 legacy: use-after-free", trace: TRACE, message: RECORDS[0]!.message! },
+        { title: "5.5 interval, same schedule: pass", trace: TRACE_NEW },
+      )}\n`,
+    ));
+  it("a cell with every kind reached", () => {
+    const cell = verdictCell(RECORDS[0]!, { link: "index" });
+    golden("multi-kind-cell.md", `${cell}\n`);
+    expect(cell).toBe(
+      "[use-after-free](toy.md#t1-populate-vs-munmap-on-legacy-use-after-free) + " +
+        "[deadlock](toy.md#t1-populate-vs-munmap-on-legacy-deadlock)",
+    );
+  });
   it("CPU columns", () => golden("cpu-columns.txt", `${cpuColumns(TRACE)}\n`));
   it("Mermaid sequence diagram", () => golden("sequence.mmd", `${sequenceDiagram(TRACE)}\n`));
   it("metrics bar chart", () => golden("toy-metrics.svg", metricsChart("toy", RECORDS)));
@@ -52,6 +98,7 @@ describe("golden files", () => {
       "README.md",
       "bench.md",
       "data/results.json",
+      "findings.md",
       "img/bench-invalidate.svg",
       "img/toy-metrics.svg",
       "toy.md",

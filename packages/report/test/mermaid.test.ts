@@ -50,7 +50,8 @@ describe("Mermaid labels", () => {
         line,
       );
       expect(m, line).not.toBeNull();
-      expect(unsafeChars(m![1]!), line).toEqual([]);
+      // a long label is broken onto lines with <br/>, Mermaid's own line break
+      expect(unsafeChars(m![1]!.replaceAll("<br/>", " ")), line).toEqual([]);
     }
   });
 });

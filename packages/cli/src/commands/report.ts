@@ -5,9 +5,13 @@
  * when a committed file differs from the fresh rendering. Exit 1 also when a verdict is not
  * the expected one: the pages are written all the same and mark it.
  */
-import { resolve } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import {
   checkReport,
+  type DocsIndex,
+  docsAnchors,
+  type MutationDocument,
   readBench,
   renderReport,
   summarizeDriver,
@@ -19,6 +23,34 @@ import { repoRoot, userPath } from "../paths.ts";
 import { drivers } from "../registry.ts";
 import { runWork } from "../runner.ts";
 import { workList } from "../work.ts";
+import { sameSchedules } from "./same-schedule.ts";
+
+/** docs/*.md and the anchors each defines: references link only where they resolve. */
+export function readDocs(root: string): DocsIndex {
+  const dir = join(root, "docs");
+  const out: DocsIndex = {};
+  if (!existsSync(dir)) return out;
+  for (const f of readdirSync(dir).sort()) {
+    if (f.endsWith(".md")) out[`docs/${f}`] = docsAnchors(readFileSync(join(dir, f), "utf8"));
+  }
+  return out;
+}
+
+/** reports/data/mutation.json, written by `mnlab mutate`, or null when it is not there. */
+export function readMutation(outDir: string): MutationDocument | null {
+  const path = join(outDir, "data", "mutation.json");
+  if (!existsSync(path)) return null;
+  let doc: Partial<MutationDocument>;
+  try {
+    doc = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new UsageError(`${path}: ${firstLine(e)}`);
+  }
+  if (doc.schema !== "mnlab-mutation/1" || !Array.isArray(doc.drivers)) {
+    throw new UsageError(`${path}: not an mnlab-mutation/1 document`);
+  }
+  return doc as MutationDocument;
+}
 
 export async function reportCommand(o: { out?: string; check: boolean; jobs: number }): Promise<number> {
   const outDir = o.out === undefined ? resolve(repoRoot, "reports") : userPath(o.out);
@@ -30,10 +62,14 @@ export async function reportCommand(o: { out?: string; check: boolean; jobs: num
   } catch (e) {
     throw new UsageError(`${outDir}/data/bench.json: ${firstLine(e)}`);
   }
+  const packages = await drivers();
   const files = renderReport({
-    drivers: (await drivers()).map((d) => summarizeDriver(d, repoRoot)),
+    drivers: packages.map((d) => summarizeDriver(d, repoRoot)),
     results,
     bench,
+    sameSchedule: await sameSchedules(packages, results),
+    mutation: readMutation(outDir),
+    docs: readDocs(repoRoot),
   });
   const unexpected = results.filter((r) => !r.asExpected);
   if (o.check) {

@@ -46,6 +46,18 @@ export interface Metrics {
   lockHoldTicks: number;
 }
 
+/** One distinct violation kind an exploration reached, with its own counterexample. */
+export interface ViolationRecord {
+  kind: Verdict | string;
+  /** 1-based execution at which this kind was first reached. */
+  firstFailureAt: number;
+  message: string;
+  /** `mnlab replay` token of its shrunk counterexample. */
+  replay: string;
+  trace: TraceEvent[] | null;
+  threads: ThreadSnapshot[];
+}
+
 export interface ResultRecord {
   driver: string;
   variant: string;
@@ -65,6 +77,13 @@ export interface ResultRecord {
   replay: string | null;
   trace: TraceEvent[] | null;
   threads: ThreadSnapshot[] | null;
+  /**
+   * Every distinct violation kind the exploration reached, in the order first reached; the
+   * first is `verdict` (and `firstFailureAt`, `message`, `replay`, `trace`, `threads`).
+   * Empty on a pass. The exploration goes on after a violation, so a lockdep report does not
+   * hide what else the schedules do.
+   */
+  violations: ViolationRecord[];
   steps: StepStats;
   metrics: Metrics;
 }
@@ -205,6 +224,7 @@ export async function runScenario(
   );
   const r = await explore(scenarioProgram(driver, scenario), {
     strategy,
+    stopOnFailure: false,
     executions: spec.executions,
     ...(spec.maxSteps === undefined ? {} : { maxSteps: spec.maxSteps }),
     ...(spec.lockdep === undefined ? {} : { lockdep: spec.lockdep }),
@@ -231,6 +251,14 @@ export async function runScenario(
     replay: r.replay === null ? null : harnessToken(d, id, scenario.name, r.replay),
     trace: r.failure?.trace ?? null,
     threads: r.failure?.threads ?? null,
+    violations: r.violations.map((v) => ({
+      kind: v.kind,
+      firstFailureAt: v.firstFailureAt,
+      message: v.failure.message,
+      replay: harnessToken(d, id, scenario.name, v.replay),
+      trace: v.failure.trace ?? null,
+      threads: v.failure.threads,
+    })),
     steps: r.steps,
     metrics: metricsOf(r),
   };

@@ -15,6 +15,22 @@ export interface Expectation {
   ref?: string;
   /** Reasoning, where the reference does not settle the expectation. */
   note?: string;
+  /**
+   * Set on a 5.5 (interval) expectation whose verdict is a violation the merged kernel was
+   * meant not to have: the model shows it, and it is kept as a finding rather than tuned
+   * away. reports/findings.md lists every such expectation.
+   */
+  finding?: Finding;
+}
+
+/** A violation a 5.5 model shows that the merged kernel was meant not to have. */
+export interface Finding {
+  /** One paragraph: why the merged code does this. */
+  explanation: string;
+  /** The kernel lines that cause it: file, function, version (e.g. "mm/mmu_notifier.c: mn_hlist_invalidate_range_start() @5.5"). */
+  lines: string[];
+  /** What later kernels did to those lines, as far as the record says (findings-status). */
+  later: string;
 }
 
 /** How a scenario is explored by default (the budget `mnlab test` and the reports use). */

@@ -1,0 +1,120 @@
+/**
+ * reports/findings.md: every violation a 5.5 model shows that the merged kernel was meant not
+ * to have. The page is driven by data: an expectation with a `finding` (core's scenario
+ * types) says "5.5 shows this; the merged kernel was meant not to", with the kernel lines that
+ * cause it and what later kernels did to them; a 5.5 run that reaches a violation nobody
+ * expected, or one past its expected verdict, is listed too, as unexplained — so a new
+ * driver's findings appear here without touching this file.
+ */
+import type { Finding, ResultRecord } from "@mnlab/core";
+import { anchor, code, int, page } from "./markdown.ts";
+import type { DocsIndex, DriverSummary, ReportInput } from "./model.ts";
+import { raceColumns, raceSlice } from "./race.ts";
+import { linkRef, linkText } from "./references.ts";
+import { counterexampleHeading, counterexampleLink, UNEXPECTED, violationsOf } from "./verdicts.ts";
+
+/** A 5.5 model: every variant but the 5.4 ones (`legacy`, `legacy-*`). */
+export function isNewModel(variant: string): boolean {
+  return !variant.startsWith("legacy");
+}
+
+export interface FindingEntry {
+  record: ResultRecord;
+  /** The violation kind listed. */
+  kind: string;
+  /** The expectation's finding, when one is recorded for it. */
+  finding: Finding | null;
+}
+
+function findingOf(d: DriverSummary | undefined, r: ResultRecord): Finding | null {
+  const s = d?.scenarios.find((x) => x.name === r.scenario);
+  const e = s?.expected[r.variant] ?? (r.variant === "interval" ? undefined : s?.expected.default);
+  return e?.finding ?? null;
+}
+
+/** The entries, in work-list order: recorded findings, then anything a 5.5 run reached unexpectedly. */
+export function findingEntries(input: ReportInput): FindingEntry[] {
+  const out: FindingEntry[] = [];
+  for (const r of input.results) {
+    if (!isNewModel(r.variant)) continue;
+    const finding = findingOf(
+      input.drivers.find((d) => d.name === r.driver),
+      r,
+    );
+    const vs = violationsOf(r);
+    if (finding !== null && vs.length === 0) out.push({ record: r, kind: "pass", finding });
+    for (const v of vs) {
+      const expected = v.kind === r.expected && r.expected !== "pass";
+      if (finding !== null || !expected)
+        out.push({ record: r, kind: v.kind, finding: expected ? finding : null });
+    }
+  }
+  return out;
+}
+
+function entry(e: FindingEntry, docs?: DocsIndex): string {
+  const r = e.record;
+  const v = violationsOf(r).find((x) => x.kind === e.kind);
+  const head = `## ${r.driver}: ${r.scenario} on ${r.variant}: ${e.kind}`;
+  const blocks = [head];
+  if (v === undefined) {
+    blocks.push(
+      `${UNEXPECTED} The expectation records a finding, but this run reached no violation ` +
+        `(${int(r.executions)} executions under ${r.strategy}).`,
+    );
+  }
+  if (e.finding !== null) {
+    blocks.push(linkText(e.finding.explanation.trim(), docs));
+    blocks.push(
+      ["**The kernel lines that cause it:**", ...e.finding.lines.map((l) => `- ${code(l)}`)].join("\n"),
+    );
+    blocks.push(`**In later kernels:** ${linkText(e.finding.later.trim(), docs)}`);
+  } else {
+    blocks.push(
+      `${UNEXPECTED} Unexplained: no finding is recorded for this. ` +
+        (v !== undefined && r.verdict === v.kind
+          ? `The expected verdict is ${r.expected ?? "not stated"}.`
+          : `The run's verdict is ${r.verdict}; the exploration went on and reached this too.`) +
+        " Read the race below, and record what the kernel lines say in the scenario's expectation.",
+    );
+  }
+  if (r.expectedRef !== null) blocks.push(`Reference: ${linkRef(r.expectedRef, r.driver, docs)}.`);
+  if (v !== undefined) {
+    blocks.push(`> ${code(v.message.replace(/\s+/g, " "))}`);
+    if (v.trace !== null && v.trace.length > 0) {
+      blocks.push(
+        `The race, shortened (the whole trace is in the [counterexample](${counterexampleLink(r, true, v.kind)}) ` +
+          `on the ${r.driver} page, "${counterexampleHeading(r, v.kind)}"):`,
+        ["```text", raceColumns(raceSlice(v.trace, { message: v.message })), "```"].join("\n"),
+      );
+    }
+    blocks.push(["```sh", `npm run mnlab -- replay ${v.replay}`, "```"].join("\n"));
+  }
+  return blocks.join("\n\n");
+}
+
+export function findingsPage(input: ReportInput): string {
+  const entries = findingEntries(input);
+  return page([
+    "# Findings: what the 5.5 models show that the merged kernel was meant not to have",
+    "[← index](README.md)",
+    "A finding is a violation a 5.5 (`interval`) model reaches although the series that merged it meant the " +
+      "kernel not to have it. Each is kept, not tuned away: the scenario's expectation records it, with the " +
+      "kernel lines (file, function, version) that cause it and what later kernels changed there, as far as " +
+      "the record says. A 5.5 run that reaches a violation no expectation records is listed too, marked " +
+      `${UNEXPECTED} unexplained. Each entry ends with the command that replays its counterexample.`,
+    entries.length === 0
+      ? "No 5.5 model shows a violation the merged kernel was meant not to have."
+      : entries
+          .map(
+            (e) =>
+              `- [${e.record.driver}: ${e.record.scenario} on ${e.record.variant}: ${e.kind}](#${anchorOf(e)})`,
+          )
+          .join("\n"),
+    ...entries.map((e) => entry(e, input.docs)),
+  ]);
+}
+
+function anchorOf(e: FindingEntry): string {
+  return anchor(`${e.record.driver}: ${e.record.scenario} on ${e.record.variant}: ${e.kind}`);
+}
