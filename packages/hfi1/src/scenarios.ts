@@ -1,0 +1,434 @@
+/**
+ * The hfi1 scenarios: the reference rows H2, H3, H4, H7 (rdma-xen-drivers.md 2.5), a forked
+ * child using the parent's file, PSM slow to free TIDs, two invalidations of one TID at once,
+ * and the generic conformance suite with setup (TID_UPDATE) playing the populate role.
+ *
+ * The oracle is the reference's invariant, not core's plain one: a programmed RcvArray entry
+ * may reference a page the CPU no longer maps at its VA only while its TID has been queued
+ * for PSM (rcvarray.ts); a TID is unpinned exactly once (unpin_rcv_pages); tid_n_pinned is 0
+ * after close (context.ts). Everything else (use-after-free, write-after-protect, leaks,
+ * WARNs, hangs, lockdep) is core's.
+ */
+import {
+  BASE,
+  type BufferHandle,
+  conformance,
+  cpuAccess,
+  type Expectation,
+  type ExplorationSpec,
+  fork,
+  isBuffer,
+  mmap,
+  munmap,
+  PAGE_SIZE,
+  pageAddr,
+  reclaimPage,
+  type Scenario,
+  type ScenarioContext,
+} from "@mnlab/core";
+import { type Hfi1Buffer, type Hfi1Kernel, hfi1Of, type Psm } from "./context.ts";
+
+const P = PAGE_SIZE;
+const EXHAUSTIVE: ExplorationSpec = { strategy: "exhaustive", preemptionBound: 2, executions: 20_000 };
+
+/** Counters the scenarios record for the metric tests and the report. */
+export const HFI1_COUNTERS = {
+  /** TID_UPDATE returned an error to PSM (-EFAULT on a refused overlap, 5.4). */
+  setupFailed: "hfi1.setup_failed",
+} as const;
+
+function hfiOf(s: ScenarioContext): { hfi: Hfi1Kernel; psm: Psm } {
+  return hfi1Of(s.k);
+}
+
+async function mustRegister(s: ScenarioContext, start: number, len: number): Promise<BufferHandle> {
+  const b = await s.ctx.register(start, len, { write: true });
+  if (!isBuffer(b)) return s.ex.fail("exception", `register [${start.toString(16)}, +${len}) returned ${b}`);
+  return b;
+}
+
+/** Register and TID_UPDATE a buffer before the race: setup is not what the row tests. */
+async function programmed(s: ScenarioContext, start: number, len: number): Promise<Hfi1Buffer> {
+  const b = await mustRegister(s, start, len);
+  const ret = await s.ctx.populate(b, start, start + len, true);
+  if (ret !== 0) return s.ex.fail("exception", `TID_UPDATE [${start.toString(16)}, +${len}) returned ${ret}`);
+  return b as Hfi1Buffer;
+}
+
+async function both(s: ScenarioContext, a: [string, () => Promise<void>], b: [string, () => Promise<void>]) {
+  const ta = s.ex.spawn(a[0], a[1]);
+  const tb = s.ex.spawn(b[0], b[1]);
+  await ta.join();
+  await tb.join();
+}
+
+/** PSM's progress loop: poll the event bit `polls` times, `gap` ticks apart, handling what it finds. */
+async function psmProgress(s: ScenarioContext, polls: number, gap: number): Promise<void> {
+  const { psm } = hfiOf(s);
+  for (let i = 0; i < polls; i++) {
+    if ((await psm.handleEvents()) > 0) return;
+    await s.ex.sleep(gap);
+  }
+}
+
+const REF = "reference rdma-xen-drivers.md 2.5";
+const FIXME =
+  '3889551db212\'s own FIXME in set_rcvarray_entry: "This is in the wrong order, the notifier should be established before the pages are pinned by pin_rcv_pages"';
+
+/** The reference rows and this driver's own hazards. */
+export const referenceScenarios: Scenario[] = [
+  {
+    name: "H2-munmap-after-setup",
+    description:
+      "A buffer of pages 0-1 has one programmed TID. The process munmaps it while the NIC keeps " +
+      "receiving into page 1; then PSM looks at its event bit. The invalidation must mark the node freed, " +
+      "queue the TID in invalid_tids and set the event bit; the RcvArray entry and the pins stay " +
+      "(the NIC writes into the pinned pages, which the oracle allows while the TID is queued) until " +
+      "PSM's TID_INVAL_READ and TID_FREE.",
+    exploration: EXHAUSTIVE,
+    async run(s) {
+      const buf = await programmed(s, BASE, 2 * P);
+      await both(
+        s,
+        ["munmap", async () => void (await munmap(s.mm, BASE, 2 * P))],
+        ["nic", async () => void (await s.ctx.access(buf, pageAddr(1), true))],
+      );
+      await psmProgress(s, 1, 0);
+      await s.ctx.unregister(buf);
+    },
+    expected: {
+      legacy: {
+        verdict: "pass",
+        ref: `${REF} row H2`,
+        note: "tid_rb_invalidate under the handler lock: freed, queued, event bit; HW entry and pins remain until TID_FREE",
+      },
+      interval: {
+        verdict: "pass",
+        ref: `${REF} row H2; 3889551db212`,
+        note: "the same through the TID's own notifier",
+      },
+    },
+  },
+  {
+    name: "H3-tid-free-during-invalidation",
+    description:
+      "PSM frees a programmed TID (TID_FREE -> unprogram_rcvarray -> clear_tid_node) while a munmap " +
+      "of its pages invalidates it. The TID must be unpinned exactly once and its node never used " +
+      "after clear_tid_node kfree()s it.",
+    exploration: EXHAUSTIVE,
+    async run(s) {
+      const buf = await programmed(s, BASE, 2 * P);
+      const { psm } = hfiOf(s);
+      await both(
+        s,
+        ["munmap", async () => void (await munmap(s.mm, BASE, 2 * P))],
+        ["psm", async () => void (await psm.free(buf.tids.map((t) => t.tidinfo)))],
+      );
+      await psm.handleEvents();
+      await s.ctx.unregister(buf);
+    },
+    expected: {
+      legacy: {
+        verdict: "pass",
+        ref: `${REF} row H3`,
+        note: "hfi1_mmu_rb_remove erases the node under the handler spinlock the walk holds: either the walk queues it first, or it no longer finds it",
+      },
+      interval: {
+        verdict: "pass",
+        ref: `${REF} row H3; 3889551db212`,
+        note: "mmu_interval_notifier_remove waits out the running callback; clear_tid_node comes after",
+      },
+    },
+  },
+  {
+    name: "H4-reregister-over-invalidated-tid",
+    description:
+      "A TID covers pages 0-1; mmap(MAP_FIXED) replaces the mapping (an UNMAP invalidation queues the " +
+      "TID) and, before PSM has freed it, PSM registers the new buffer at the same VA while the NIC " +
+      "still receives through the old TID. 5.4 refuses the overlapping node (-EFAULT): PSM must " +
+      "handle its events, free the old TID and try again; 5.5 programs an overlapping TID at once.",
+    exploration: EXHAUSTIVE,
+    async run(s) {
+      const old = await programmed(s, BASE, 2 * P);
+      await mmap(s.mm, BASE, 2 * P, { read: true, write: true });
+      const buf = await mustRegister(s, BASE, 2 * P);
+      await both(
+        s,
+        [
+          "psm",
+          async () => {
+            const ret = await s.ctx.populate(buf, BASE, BASE + 2 * P, true);
+            if (ret !== 0) s.ex.count(HFI1_COUNTERS.setupFailed);
+            await s.ctx.access(buf, pageAddr(0), true);
+          },
+        ],
+        ["nic", async () => void (await s.ctx.access(old, pageAddr(1), true))],
+      );
+      await s.ctx.unregister(old);
+      await s.ctx.unregister(buf);
+    },
+    expected: {
+      legacy: {
+        verdict: "pass",
+        ref: `${REF} row H4, 2.4 item 1`,
+        note: "the refusal is a failed setup, not an unsafe one: the first TID_UPDATE returns -EFAULT (hfi1_mmu_rb_insert finds the invalidated node), PSM frees the old TID and its second try succeeds; the tests assert the refusal and the retry",
+      },
+      interval: {
+        verdict: "pass",
+        ref: `${REF} row H4; 3889551db212`,
+        note: "independent notifiers: the overlapping TID is programmed on the first try",
+      },
+    },
+  },
+  {
+    name: "H7-close-during-invalidation",
+    description:
+      "The hfi1 file is closed (hfi1_user_exp_rcv_free) with a programmed TID over pages 0-3 while a " +
+      "munmap of them runs its invalidation. Teardown must wait for the running callback before it " +
+      "frees the nodes and invalid_tids: no use-after-free, every page unpinned once.",
+    exploration: EXHAUSTIVE,
+    async run(s) {
+      await programmed(s, BASE, 4 * P);
+      await both(
+        s,
+        ["munmap", async () => void (await munmap(s.mm, BASE, 4 * P))],
+        ["close", () => s.ctx.close()],
+      );
+    },
+    expected: {
+      legacy: {
+        verdict: "pass",
+        ref: `${REF} row H7`,
+        note: "mmu_notifier_unregister waits for the SRCU reader in the callback, then every node is removed",
+      },
+      interval: {
+        verdict: "pass",
+        ref: `${REF} row H7; 3889551db212`,
+        note: "each mmu_interval_notifier_remove waits, then clear_tid_node",
+      },
+    },
+  },
+  {
+    name: "fork-child-uses-parent-fd",
+    description:
+      "The process forks; the child, holding the parent's hfi1 file, registers a buffer of its own " +
+      "pages 0-1 (TID_UPDATE pins from current->mm, the child's) and then munmaps it while the NIC " +
+      "receives into it. Both versions watch fd->mm — the parent's — so the child's munmap reaches " +
+      "no callback and the TID is never queued.",
+    exploration: EXHAUSTIVE,
+    async run(s) {
+      const child = await fork(s.mm, "child");
+      const { psm } = hfiOf(s);
+      const buf = (await mustRegister(s, BASE, 2 * P)) as Hfi1Buffer;
+      const ret = await psm.update(buf, child, BASE, 2 * P);
+      if (ret !== 0) return s.ex.fail("exception", `child TID_UPDATE returned ${ret}`);
+      await both(
+        s,
+        ["child munmap", async () => void (await munmap(child, BASE, 2 * P))],
+        ["nic", async () => void (await s.ctx.access(buf, pageAddr(0), true))],
+      );
+      await s.ctx.unregister(buf);
+    },
+    expected: {
+      legacy: {
+        verdict: "stale-access",
+        ref: "(inference from the code; not in the reference) hfi1_acquire_user_pages pins from current->mm, the handler watches fd->mm",
+        note: "the child's TID is programmed from its own pages, its munmap invalidates the child's mm, which has no notifier: the entry maps a page the child no longer maps and PSM is never told. Later kernels refuse a different mm on the file (recalled as 3d2a9d642512, 5.10, CVE-2020-27835; not checked against the record)",
+      },
+      interval: {
+        verdict: "stale-access",
+        ref: "(inference from the code; not in the reference) 3889551db212 inserts on fd->mm",
+        note: "unchanged by the conversion: mmu_interval_notifier_insert(&node->notifier, fd->mm, ...) watches the parent; the child's pages were pinned from current->mm",
+      },
+    },
+  },
+  {
+    name: "psm-slow-to-free",
+    description:
+      "A TID covers pages 0-3; the process munmaps them and maps fresh memory at the same VA, while the " +
+      "NIC keeps receiving through the TID and PSM gets to its event bit only after 50 ms. The pins " +
+      "stay for as long as PSM takes (pinned pages over time is a metric), the entry is allowed to " +
+      "reference the old pages while queued, and nothing leaks once PSM frees.",
+    exploration: EXHAUSTIVE,
+    async run(s) {
+      const buf = await programmed(s, BASE, 4 * P);
+      await both(
+        s,
+        [
+          "process",
+          async () => {
+            await munmap(s.mm, BASE, 4 * P);
+            await mmap(s.mm, BASE, 4 * P, { read: true, write: true });
+            await cpuAccess(s.mm, pageAddr(0), true);
+          },
+        ],
+        [
+          "nic",
+          async () => {
+            await s.ctx.access(buf, pageAddr(0), true);
+            await s.ex.sleep(10);
+            await s.ctx.access(buf, pageAddr(3), true);
+          },
+        ],
+      );
+      await s.ex.sleep(50);
+      await psmProgress(s, 1, 0);
+      await s.ctx.unregister(buf);
+    },
+    expected: {
+      legacy: {
+        verdict: "pass",
+        ref: `${REF} 2.1 (invalidate flow)`,
+        note: "the HW entry and the pins wait for PSM; the oracle allows the entry while the TID is queued",
+      },
+      interval: {
+        verdict: "pass",
+        ref: `${REF} 2.2`,
+        note: "the same: 5.5 changed who calls tid_rb_invalidate, not what it does",
+      },
+    },
+  },
+  {
+    name: "two-invalidations-one-tid",
+    description:
+      "A TID covers pages 0-1; munmap of page 1 (mmap_sem) and reclaim of page 0 (rmap lock, no " +
+      "mmap_sem) invalidate it at the same time, then PSM handles its events. 5.4 serialises the two " +
+      "walks on the handler spinlock; 5.5 runs both callbacks concurrently and tests node->freed " +
+      "without a lock, so the TID can be queued twice (a duplicate in invalid_tids: harmless to the " +
+      "invariants, counted as hfi1.duplicate_invalid_tids).",
+    exploration: EXHAUSTIVE,
+    async run(s) {
+      const buf = await programmed(s, BASE, 2 * P);
+      await both(
+        s,
+        ["munmap", async () => void (await munmap(s.mm, pageAddr(1), P))],
+        ["kswapd", async () => void (await reclaimPage(s.mm, pageAddr(0)))],
+      );
+      await psmProgress(s, 1, 0);
+      await s.ctx.unregister(buf);
+    },
+    expected: {
+      legacy: {
+        verdict: "pass",
+        ref: `${REF} 2.1 (lock order)`,
+        note: "freed is read and written under the handler lock",
+      },
+      interval: {
+        verdict: "pass",
+        ref: "3889551db212 (tid_rb_invalidate as merged)",
+        note: "a duplicate in invalid_tids only makes PSM's list longer; PSM frees each TID it holds once (a second TID_FREE of it would get -EBADF from entry_to_rb)",
+      },
+    },
+  },
+];
+
+// ---------------------------------------------------------------- conformance expectations
+
+const both54and55 = (
+  verdict: Expectation["verdict"],
+  ref: string,
+  legacyNote: string,
+  intervalNote: string,
+): Record<string, Expectation> => ({
+  legacy: { verdict, ref, note: legacyNote },
+  interval: { verdict, ref, note: intervalNote },
+});
+
+/**
+ * Why the migration rows end in stale-access (a core divergence, not a driver property): core's
+ * migratePage() migrates a page whatever its references, so a page hfi1 has pinned moves and
+ * the CPU maps a new one. 5.4 and 5.5 do not: migrate_page_move_mapping() returns -EAGAIN
+ * when page_count() exceeds the expected count (a long-term GUP reference does), migrate_pages
+ * gives up, and remove_migration_ptes() maps the same page back. With that, the FIXME race
+ * below would leave a valid entry and these rows would pass; the model cannot show it
+ * until core refuses to migrate referenced pages (proposed in the report).
+ */
+const MIGRATION_DIVERGENCE =
+  "CORE DIVERGENCE: core's migratePage migrates the pinned page (5.4/5.5 migrate_page_move_mapping refuses it with -EAGAIN and remove_migration_ptes maps it back), so the entry set up in the pin-to-insert window keeps the old page; with the kernel's refusal this row would pass";
+
+/** Per conformance scenario: what each variant comes to, and why. */
+export const conformanceExpectations: Record<string, Record<string, Expectation>> = {
+  "populate-vs-munmap": both54and55(
+    "stale-access",
+    `${FIXME}; the 5.4 order is the same (pin_rcv_pages before hfi1_mmu_rb_insert)`,
+    "munmap runs between pin_rcv_pages and hfi1_mmu_rb_insert: the walk finds no node, the entry is programmed with pinned pages the CPU no longer maps and the TID is never queued",
+    "FINDING (the merged FIXME): munmap between pin_rcv_pages and mmu_interval_notifier_insert reaches no callback; read_begin's value is discarded and nothing calls read_retry, so the entry is programmed anyway and never queued",
+  ),
+  "register-during-invalidation": both54and55(
+    "stale-access",
+    `${FIXME}; core divergence (see MIGRATION_DIVERGENCE)`,
+    `migration of page 0 between the pin and hfi1_mmu_rb_insert; ${MIGRATION_DIVERGENCE}`,
+    `migration of page 0 between the pin and mmu_interval_notifier_insert; ${MIGRATION_DIVERGENCE}`,
+  ),
+  "invalidate-between-lookup-and-program": both54and55(
+    "stale-access",
+    `${FIXME}; core divergence (see MIGRATION_DIVERGENCE)`,
+    `the lookup is the pin: the CLEAR bracket runs between pin_rcv_pages and the insert and finds no node; ${MIGRATION_DIVERGENCE}`,
+    `the lookup is the pin: the CLEAR bracket runs between pin_rcv_pages and the insert, no callback; ${MIGRATION_DIVERGENCE}`,
+  ),
+  "unregister-during-invalidation": both54and55(
+    "pass",
+    `${REF} rows H3, H7`,
+    "TID_FREE erases the node under the handler lock (or the walk queued it first); close unregisters (SRCU) before removing the rest",
+    "mmu_interval_notifier_remove waits out the exclusion period before clear_tid_node",
+  ),
+  "oom-reaper-nonblocking": both54and55(
+    "stale-access",
+    `${FIXME}; reference 2.1 ("the callback never sleeps, so OOM-reaper mode is fine")`,
+    "the callback itself is fine non-blockable (spinlocks only); the stale entry is the setup race: the reaper zaps between pin_rcv_pages and hfi1_mmu_rb_insert",
+    "tid_rb_invalidate never refuses (spinlock only, blockable ignored); the stale entry is the FIXME race: the reaper zaps between the pin and the insert",
+  ),
+  "exit-during-populate": {
+    legacy: {
+      verdict: "stale-access",
+      ref: `${REF} 2.1 ("there is no release"), 2.2 ("Process exit now reaches tid_rb_invalidate through the RELEASE event")`,
+      note: "the handler registers no ->release: exit_mmap unhooks it and its UNMAP reaches no callback, so TIDs programmed before exit keep pages the dead mm no longer maps, unqueued, until the file is closed (also reachable through the setup race)",
+    },
+    interval: {
+      verdict: "stale-access",
+      ref: FIXME,
+      note: "a TID programmed before exit is queued by the RELEASE pass; the violation is the FIXME race: exit_mmap between the pin and the insert, which still succeeds (5.5 tests mm_count, which fd->mm's mmgrab holds). (inference) In the kernel the process's own TID_UPDATE holds mm_users, so exit cannot run inside it; a task of another mm using the file (see fork-child-uses-parent-fd) can",
+    },
+  },
+  "nested-invalidation-during-register": both54and55(
+    "stale-access",
+    FIXME,
+    "the setup race again: munmap (with its nested THP-split CLEAR) between pin_rcv_pages and hfi1_mmu_rb_insert; no deadlock (no driver lock spans the bracket)",
+    "the FIXME race: the insert lands inside the open brackets (deferred or tree frozen), read_begin waits for the end, and the entry is programmed with the pages the munmap took away; no deadlock",
+  ),
+  "mprotect-readonly-then-device-write": both54and55(
+    "write-after-protect",
+    `${REF} 2.1 (the HW entry and the pins stay until TID_FREE); not a reference row`,
+    "tid_rb_invalidate queues the TID but leaves the RcvArray entry writable: the NIC may write into the page the CPU made read-only until PSM frees it (the reference's exemption covers unmapped pages only)",
+    "unchanged by the conversion: the callback queues, the entry stays writable",
+  ),
+  "fork-cow-then-device-write": both54and55(
+    "write-after-protect",
+    `${REF} 2.1; not a reference row`,
+    "fork's PROTECTION_PAGE invalidation queues the TID, but the pinned page stays writable to the NIC while the parent and child share it read-only (the GUP-vs-fork hazard of long-term pins before early COW of pinned pages, 5.9+, recalled, not in the record)",
+    "unchanged by the conversion",
+  ),
+  "two-registrations-one-invalidation": both54and55(
+    "pass",
+    `${REF} row H2`,
+    "one handler walk queues both TIDs",
+    "one callback per TID notifier, each queues its TID",
+  ),
+  "partial-munmap": {
+    legacy: {
+      verdict: "pass",
+      ref: `${REF} row H4, 2.4 item 1`,
+      note: "the refusal protects 5.4 here: the second TID_UPDATE overlaps the cached TIDs and is refused (-EFAULT) until PSM has freed the invalidated one, and by then GUP stops at the hole",
+    },
+    interval: {
+      verdict: "stale-access",
+      ref: FIXME,
+      note: "FINDING: overlapping TIDs are now allowed, so the second TID_UPDATE pins pages 0-2 before the munmap of page 1 and programs them after it: the new TID's notifier was inserted after the invalidation, no callback, never queued",
+    },
+  },
+};
+
+/** The conformance scenarios with the expectations above (harness default exploration). */
+export const conformanceScenarios: Scenario[] = conformance(conformanceExpectations);
+
+export const scenarios: Scenario[] = [...referenceScenarios, ...conformanceScenarios];
