@@ -11,6 +11,7 @@ import { Argument, Command, CommanderError, Option } from "commander";
 import { benchCommand } from "./commands/bench.ts";
 import { listCommand } from "./commands/list.ts";
 import { mergeCommand } from "./commands/merge.ts";
+import { addPatchCommands } from "./commands/patch-commands.ts";
 import { replayCommand } from "./commands/replay.ts";
 import { reportCommand } from "./commands/report.ts";
 import { type TestOptions, testCommand } from "./commands/test.ts";
@@ -138,6 +139,8 @@ function build(setExit: (code: number) => void): Command {
     .argument("<files...>", "results documents, one per shard")
     .addOption(jsonOption())
     .action(async (files: string[], o) => setExit(await mergeCommand(files, o)));
+
+  addPatchCommands(program, setExit);
 
   program
     .command("bench")

@@ -10,7 +10,8 @@ import { pathToFileURL } from "node:url";
 import { contractProblems, type DriverPackage } from "@mnlab/core";
 import { driverPackage as nouveau } from "@mnlab/nouveau";
 import { driverPackage as rdmaOdp } from "@mnlab/rdma-odp";
-import { choices, firstLine, UsageError } from "./errors.ts";
+import { choices, UsageError } from "./errors.ts";
+import { loadError } from "./load-error.ts";
 import { userPath } from "./paths.ts";
 
 /** Registered drivers, in the order the reports show them. */
@@ -45,7 +46,7 @@ export async function drivers(): Promise<DriverPackage[]> {
   try {
     mod = await import(pathToFileURL(userPath(override)).href);
   } catch (e) {
-    throw new UsageError(`MNLAB_DRIVERS=${override} does not load: ${firstLine(e)}`);
+    throw new UsageError(`MNLAB_DRIVERS=${override} does not load: ${loadError(e)}`);
   }
   const list = Array.isArray(mod.driverPackages)
     ? mod.driverPackages

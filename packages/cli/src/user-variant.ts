@@ -8,7 +8,8 @@
 import { existsSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { contractProblems, type DriverModel } from "@mnlab/core";
-import { choices, firstLine, UsageError } from "./errors.ts";
+import { choices, UsageError } from "./errors.ts";
+import { loadError } from "./load-error.ts";
 import { userPath } from "./paths.ts";
 import { drivers } from "./registry.ts";
 
@@ -24,7 +25,7 @@ export async function loadUserVariant(path: string): Promise<DriverModel> {
   try {
     mod = await import(pathToFileURL(abs).href);
   } catch (e) {
-    throw new UsageError(`--variant ${path} does not load: ${firstLine(e)}`);
+    throw new UsageError(`--variant ${path} does not load: ${loadError(e)}`);
   }
   const model = mod.default ?? mod.variant;
   if (model === undefined) {

@@ -52,6 +52,14 @@ export async function workList(sel: Selection): Promise<WorkItem[]> {
     }
     user.push({ model, path: p });
   }
+  for (const u of user) {
+    if (!chosen.some((d) => d.name === u.model.info.driver)) {
+      throw new UsageError(
+        `--variant ${u.path} is a ${u.model.info.driver} patch (its info.driver), but this command runs ` +
+          `${choices(chosen.map((d) => d.name))}: add ${u.model.info.driver} to the drivers, or leave the patch out`,
+      );
+    }
+  }
   if (paths.length > 0 && sel.drivers.length === 0) {
     // A patch under evaluation: run its driver(s) only.
     chosen = chosen.filter((d) => user.some((u) => u.model.info.driver === d.name));

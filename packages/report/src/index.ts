@@ -18,6 +18,15 @@ export {
   oldNextToNew,
   raceBlocks,
 } from "./driver-page.ts";
+export {
+  type EvaluationInput,
+  type EvaluationOutcome,
+  type EvaluationRow,
+  evaluatePage,
+  OUTCOMES,
+  outcomeCounts,
+  outcomeSummary,
+} from "./evaluate-page.ts";
 export { BENCH_JSON, checkReport, readBench, writeReport } from "./files.ts";
 export { type FindingEntry, findingEntries, findingsPage, isNewModel } from "./findings-page.ts";
 export { bugCatalogue, indexPage } from "./index-page.ts";

@@ -1,7 +1,8 @@
 /**
- * `mnlab merge <files...>`: join the JSON of `mnlab test --shard i/n --json` runs (or any
- * results documents) into one. Shards must come from the same work list; each item must be
- * present exactly once, and the merged records follow the work list's order — the same
+ * `mnlab merge <files...>`: join the JSON of `mnlab test --shard i/n --json` runs into one.
+ * Every document must be a shard of the same work list (an unsharded document, or the same
+ * shard twice, is refused: joining those would count runs twice or mix runs); each item must
+ * be present exactly once, and the merged records follow the work list's order — the same
  * document an unsharded run prints.
  */
 import { readFileSync } from "node:fs";
@@ -31,16 +32,28 @@ function read(path: string): ResultsDocument {
 }
 
 export function mergeDocuments(docs: { path: string; doc: ResultsDocument }[]): ResultRecord[] {
-  const sharded = docs.filter((d) => d.doc.work !== undefined);
-  if (sharded.length === 0) return docs.flatMap((d) => d.doc.results);
-  if (sharded.length !== docs.length) throw new UsageError("cannot merge shards with unsharded results");
+  for (const { path, doc } of docs) {
+    if (doc.work === undefined || doc.shard === undefined) {
+      throw new UsageError(
+        `${path}: not a shard (no "shard" and "work"): merge joins the outputs of test --shard i/n --json`,
+      );
+    }
+  }
+  const sharded = docs;
   const work = sharded[0]!.doc.work!;
-  const count = sharded[0]!.doc.shard?.count;
+  const count = sharded[0]!.doc.shard!.count;
   const seen = new Map<string, ResultRecord>();
+  const shardFrom = new Map<number, string>();
   for (const { path, doc } of sharded) {
-    if (doc.shard?.count !== count || JSON.stringify(doc.work) !== JSON.stringify(work)) {
+    if (doc.shard!.count !== count || JSON.stringify(doc.work) !== JSON.stringify(work)) {
       throw new UsageError(`${path}: shard of a different run (its work list or shard count differs)`);
     }
+    const index = doc.shard!.index;
+    const twin = shardFrom.get(index);
+    if (twin !== undefined) {
+      throw new UsageError(`${path}: shard ${index}/${count} is given twice (also ${twin})`);
+    }
+    shardFrom.set(index, path);
     for (const r of doc.results) {
       const k = workKey(r.driver, r.variant, r.scenario);
       if (seen.has(k)) throw new UsageError(`${path}: ${k} is in two shards`);

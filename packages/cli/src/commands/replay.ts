@@ -6,6 +6,7 @@
  */
 import { expectationFor, parseHarnessToken, replayScenario } from "@mnlab/core";
 import { cpuColumns, sequenceDiagram, stableJson } from "@mnlab/report";
+import { decodeToken } from "@mnlab/sim";
 import { choices, firstLine, UsageError } from "../errors.ts";
 import { driverNamed } from "../registry.ts";
 import { loadUserVariant } from "../user-variant.ts";
@@ -22,8 +23,16 @@ export async function replayCommand(
   }
   const d = await driverNamed(t.driver);
   const user = [];
-  for (const p of o.variant) user.push(await loadUserVariant(p));
-  const variants = [...d.variants, ...user.filter((v) => v.info.driver === d.name)];
+  for (const p of o.variant) {
+    const v = await loadUserVariant(p);
+    if (v.info.driver !== d.name) {
+      throw new UsageError(
+        `--variant ${p} is a ${v.info.driver} patch (its info.driver), but the token replays ${d.name}/${t.variant}`,
+      );
+    }
+    user.push(v);
+  }
+  const variants = [...d.variants, ...user];
   const variant = variants.find((v) => v.info.id === t.variant);
   if (variant === undefined) {
     throw new UsageError(
@@ -38,10 +47,23 @@ export async function replayCommand(
     );
   }
   let outcome: Awaited<ReturnType<typeof replayScenario>>;
+  let recorded: number[];
   try {
+    recorded = decodeToken(t.sim).executions.at(-1)!.decisions;
     outcome = await replayScenario(variant, scenario, t.sim);
   } catch (e) {
     throw new UsageError(`cannot replay this token: ${firstLine(e)}`);
+  }
+  const diverged = divergence(
+    recorded,
+    outcome.choices.map((c) => c.chosen),
+  );
+  if (diverged !== null) {
+    // The replay strategy would quietly fall back to other choices: that is another execution.
+    throw new UsageError(
+      `the token diverged at decision ${diverged} of ${recorded.length}: ${d.name}/${variant.info.id} ` +
+        `${scenario.name} no longer makes the choices it records (changed since the token was made?); nothing replayed`,
+    );
   }
   const verdict = outcome.failure?.kind ?? "pass";
   const expected = expectationFor(scenario, variant.info.id)?.verdict ?? null;
@@ -73,4 +95,16 @@ export async function replayCommand(
     process.stdout.write(`${out.join("\n")}\n`);
   }
   return verdict === expected ? 0 : 1;
+}
+
+/**
+ * 1-based index of the first decision the replay did not follow as recorded (or where one
+ * list ran out before the other); null when it followed every one. A token's list is the
+ * recorded choices of its execution (explore.ts, shrink.ts), so a faithful replay makes
+ * exactly those choices, no more and no fewer.
+ */
+export function divergence(recorded: readonly number[], made: readonly number[]): number | null {
+  const n = Math.min(recorded.length, made.length);
+  for (let i = 0; i < n; i++) if (recorded[i] !== made[i]) return i + 1;
+  return recorded.length === made.length ? null : n + 1;
 }

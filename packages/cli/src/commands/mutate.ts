@@ -1,0 +1,246 @@
+/**
+ * `mnlab mutate <driver:variant...>`: what a pass of the scenario suite is worth. Generates
+ * the mutants of each variant's source (mutate/operators.ts), runs each through the driver's
+ * scenarios (mutate/workspace.ts loads it next to the original) and calls it killed when some
+ * scenario's verdict differs from the unmutated variant's under the same exploration —
+ * survived otherwise. A mutant stops at the scenario that kills it; scenarios are tried
+ * cheapest first (by the original's executions times median steps, which are deterministic).
+ *
+ * Budget: each scenario's own exploration, its executions capped by --cap (default 600) so
+ * that a driver takes minutes, not hours; --executions (exact) and the other test options go
+ * deeper. The original runs under the same budget, so a kill is a difference, never a budget
+ * artefact. Output: a table per variant and the survivors' diffs, or with --json / --out the
+ * document `{"schema": "mnlab-mutation/1", "drivers": [...]}` the reports render. Exit 0.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { type ResultRecord, runScenario, type Scenario } from "@mnlab/core";
+import { int, stableJson, table } from "@mnlab/report";
+import { choices, firstLine, UsageError } from "../errors.ts";
+import { survivorNote } from "../mutate/notes.ts";
+import { type Mutant, mutantsOf, OPERATORS, type Operator, unifiedDiff } from "../mutate/operators.ts";
+import { withMutant } from "../mutate/workspace.ts";
+import type { StrategyName } from "../options.ts";
+import { repoRoot, userPath } from "../paths.ts";
+import { driverNamed } from "../registry.ts";
+import { findEntry, variantSource } from "../variant-source.ts";
+import type { Budget } from "../work.ts";
+
+export interface MutateOptions {
+  scenario: string[];
+  strategy?: StrategyName;
+  executions?: number;
+  seed?: number;
+  preemptions?: number;
+  budget?: number;
+  cap: number;
+  operator: string[];
+  limit?: number;
+  out?: string;
+  json: boolean;
+}
+
+export interface MutationDriver {
+  driver: string;
+  variant: string;
+  mutants: number;
+  killed: number;
+  survived: number;
+  /** Added to the shape: mutants that did not load (not counted in mutants). */
+  invalid: number;
+  /** Added: the exploration every run used. */
+  budget: string;
+  byOperator: { operator: string; generated: number; killed: number; survived: number }[];
+  survivors: { id: string; operator: string; location: string; diff: string; note: string }[];
+  /** Added: which scenario killed each killed mutant, and with what verdict. */
+  kills: {
+    id: string;
+    operator: string;
+    location: string;
+    scenario: string;
+    verdict: string;
+    original: string;
+  }[];
+}
+
+function budgetFor(s: Scenario, o: MutateOptions): Budget {
+  const b: Budget = { executions: o.executions ?? Math.min(s.exploration.executions, o.cap) };
+  if (o.strategy !== undefined) b.strategy = o.strategy;
+  if (o.seed !== undefined) b.seed = o.seed;
+  if (o.preemptions !== undefined) b.preemptionBound = o.preemptions;
+  if (o.budget !== undefined) b.timeBudgetMs = o.budget;
+  return b;
+}
+
+function describeBudget(o: MutateOptions): string {
+  const parts = [
+    o.executions !== undefined
+      ? `${int(o.executions)} executions per scenario`
+      : `each scenario's own exploration, at most ${int(o.cap)} executions`,
+  ];
+  if (o.strategy !== undefined) parts.push(`strategy ${o.strategy}`);
+  if (o.seed !== undefined) parts.push(`seed ${o.seed}`);
+  if (o.preemptions !== undefined) parts.push(`preemption bound ${o.preemptions}`);
+  if (o.budget !== undefined) parts.push(`wall-clock cap ${o.budget} ms per run`);
+  return parts.join(", ");
+}
+
+function parseTarget(t: string): { driver: string; variant: string } {
+  const m = /^([^:]+):([^:]+)$/.exec(t);
+  if (m === null) throw new UsageError(`"${t}" must look like driver:variant, e.g. nouveau:interval`);
+  return { driver: m[1]!, variant: m[2]! };
+}
+
+const progress = (s: string) => process.stderr.write(`${s}\n`);
+
+async function mutateOne(target: string, o: MutateOptions): Promise<MutationDriver> {
+  const { driver, variant } = parseTarget(target);
+  const d = await driverNamed(driver);
+  const v = d.variants.find((x) => x.info.id === variant);
+  if (v === undefined) {
+    throw new UsageError(
+      `${target}: unknown variant "${variant}": valid ${d.name} variants are ${choices(d.variants.map((x) => x.info.id))}`,
+    );
+  }
+  const scenarios = d.scenarios.filter((s) => o.scenario.length === 0 || o.scenario.includes(s.name));
+  const src = variantSource(v);
+  const entry = await findEntry(v, src);
+  const operators = o.operator as Operator[];
+
+  let mutants: Mutant[] = src.files.flatMap((f) => mutantsOf(f, readFileSync(f, "utf8"), repoRoot));
+  if (operators.length > 0) mutants = mutants.filter((m) => operators.includes(m.operator));
+  mutants.sort(
+    (a, b) => OPERATORS.indexOf(a.operator) - OPERATORS.indexOf(b.operator) || (a.id < b.id ? -1 : 1),
+  );
+  if (o.limit !== undefined) mutants = mutants.slice(0, o.limit);
+
+  progress(`${target}: ${mutants.length} mutants; the original under ${describeBudget(o)} first`);
+  const original = new Map<string, ResultRecord>();
+  for (const s of scenarios) original.set(s.name, await runScenario(v, s, budgetFor(s, o)));
+  const cost = (s: Scenario) => {
+    const r = original.get(s.name)!;
+    return r.executions * Math.max(1, r.steps.median);
+  };
+  const ordered = [...scenarios].sort((a, b) => cost(a) - cost(b) || (a.name < b.name ? -1 : 1));
+
+  const result: MutationDriver = {
+    driver: d.name,
+    variant,
+    mutants: 0,
+    killed: 0,
+    survived: 0,
+    invalid: 0,
+    budget: describeBudget(o),
+    byOperator: [],
+    survivors: [],
+    kills: [],
+  };
+  const per = new Map<string, { generated: number; killed: number; survived: number }>();
+  for (const op of OPERATORS) {
+    if (operators.length === 0 || operators.includes(op))
+      per.set(op, { generated: 0, killed: 0, survived: 0 });
+  }
+  for (const [n, m] of mutants.entries()) {
+    const before = readFileSync(m.file, "utf8");
+    const verdict = await withMutant(src, entry, String(n), m, async (loaded) => {
+      if ("error" in loaded) return { kind: "invalid" as const, why: loaded.error };
+      for (const s of ordered) {
+        let r: ResultRecord;
+        try {
+          r = await runScenario(loaded.model, s, budgetFor(s, o));
+        } catch (e) {
+          return {
+            kind: "killed" as const,
+            scenario: s.name,
+            verdict: `harness error: ${firstLine(e)}`,
+            original: "",
+          };
+        }
+        const base = original.get(s.name)!;
+        if (r.verdict !== base.verdict) {
+          return { kind: "killed" as const, scenario: s.name, verdict: r.verdict, original: base.verdict };
+        }
+      }
+      return { kind: "survived" as const };
+    });
+    const tally = per.get(m.operator)!;
+    const label = `  ${n + 1}/${mutants.length} ${m.id}`;
+    if (verdict.kind === "invalid") {
+      result.invalid++;
+      progress(`${label}: did not load (${verdict.why})`);
+      continue;
+    }
+    tally.generated++;
+    result.mutants++;
+    if (verdict.kind === "killed") {
+      tally.killed++;
+      result.killed++;
+      result.kills.push({
+        id: m.id,
+        operator: m.operator,
+        location: m.location,
+        scenario: verdict.scenario,
+        verdict: verdict.verdict,
+        original: verdict.original,
+      });
+      progress(`${label}: killed by ${verdict.scenario} (${verdict.verdict}, not ${verdict.original})`);
+    } else {
+      tally.survived++;
+      result.survived++;
+      result.survivors.push({
+        id: m.id,
+        operator: m.operator,
+        location: m.location,
+        diff: unifiedDiff(m.location.replace(/:\d+:\d+$/, ""), before, m.text),
+        note: survivorNote(m.id, m.description),
+      });
+      progress(`${label}: survived`);
+    }
+  }
+  result.byOperator = [...per.entries()].map(([operator, t]) => ({ operator, ...t }));
+  return result;
+}
+
+function score(d: MutationDriver): string {
+  return d.mutants === 0 ? "—" : `${Math.round((100 * d.killed) / d.mutants)}%`;
+}
+
+function text(drivers: MutationDriver[]): string {
+  const out: string[] = [];
+  for (const d of drivers) {
+    out.push(
+      `${d.driver}:${d.variant}: ${d.mutants} mutants, ${d.killed} killed, ${d.survived} survived — score ${score(d)}` +
+        (d.invalid > 0 ? ` (${d.invalid} did not load)` : "") +
+        ` (${d.budget})`,
+      "",
+      table(
+        ["operator", "generated", "killed", "survived"],
+        d.byOperator.map((b) => [b.operator, String(b.generated), String(b.killed), String(b.survived)]),
+        ["l", "r", "r", "r"],
+      ),
+    );
+    for (const s of d.survivors) out.push("", `survived: ${s.id}`, `  ${s.note}`, "", s.diff);
+    out.push("");
+  }
+  return `${out.join("\n")}`;
+}
+
+export async function mutateCommand(targets: string[], o: MutateOptions): Promise<number> {
+  for (const op of o.operator) {
+    if (!(OPERATORS as readonly string[]).includes(op)) {
+      throw new UsageError(`unknown operator "${op}": valid operators are ${choices([...OPERATORS])}`);
+    }
+  }
+  for (const t of targets) parseTarget(t);
+  const drivers: MutationDriver[] = [];
+  for (const t of targets) drivers.push(await mutateOne(t, o));
+  const doc = { schema: "mnlab-mutation/1", drivers };
+  if (o.out !== undefined) {
+    try {
+      writeFileSync(userPath(o.out), stableJson(doc));
+    } catch (e) {
+      throw new UsageError(`cannot write ${o.out}: ${firstLine(e)}`);
+    }
+  }
+  process.stdout.write(o.json ? stableJson(doc) : text(drivers));
+  return 0;
+}

@@ -1,0 +1,120 @@
+/**
+ * The commands for migration patches — new-variant, evaluate, mutate — added to the `mnlab`
+ * program in one call, so main.ts keeps one line for them.
+ */
+import { availableParallelism } from "node:os";
+import { type Command, Option } from "commander";
+import { collect, duration, nonNegativeInt, positiveInt, STRATEGIES, seed, strategy } from "../options.ts";
+import { type EvaluateOptions, evaluateCommand } from "./evaluate.ts";
+import { type MutateOptions, mutateCommand } from "./mutate.ts";
+import { newVariantCommand } from "./new-variant.ts";
+
+const JOBS = availableParallelism();
+
+const jsonOption = () =>
+  new Option("--json", "print the JSON document only (see the README's --json contract)").default(false);
+
+/** The exploration overrides `test` has, for the commands that run scenarios. */
+function explorationOptions(c: Command, what: string): Command {
+  return c
+    .addOption(
+      new Option("--scenario <name>", "a scenario to run (repeatable)")
+        .argParser(collect)
+        .default([], "every scenario"),
+    )
+    .addOption(
+      new Option("--strategy <name>", `exploration strategy (default: ${what})`)
+        .choices(STRATEGIES)
+        .argParser(strategy),
+    )
+    .addOption(
+      new Option("--executions <N>", `most executions per run (default: ${what})`).argParser(positiveInt),
+    )
+    .addOption(new Option("--seed <S>", `seed of random and pct (default: ${what})`).argParser(seed))
+    .addOption(
+      new Option(
+        "--preemptions <B>",
+        `preemption bound of exhaustive search (default: ${what}, else 2)`,
+      ).argParser(nonNegativeInt),
+    )
+    .addOption(
+      new Option(
+        "--budget <time>",
+        "wall-clock cap per run, e.g. 30s (makes executions machine-dependent) (default: none)",
+      ).argParser(duration),
+    );
+}
+
+export function addPatchCommands(program: Command, setExit: (code: number) => void): void {
+  program
+    .command("new-variant")
+    .description(
+      "start a migration patch: copy a merged variant to <driver package>/patches/<id>/, ready to run",
+    )
+    .argument("<driver>", "a registered driver")
+    .argument("<id>", "the new variant's id (lower-case letters, digits, dashes)")
+    .addOption(
+      new Option("--from <variant>", "the variant to start from").default(
+        "interval",
+        "interval (the 5.5 one)",
+      ),
+    )
+    .addOption(new Option("--out <dir>", "where to write the copy (default: <driver package>/patches/<id>)"))
+    .action(async (driver: string, id: string, o: { from: string; out?: string }) =>
+      setExit(await newVariantCommand(driver, id, o)),
+    );
+
+  explorationOptions(
+    program
+      .command("evaluate")
+      .description(
+        "judge a patch against the merged 5.5 variant, per scenario: regression, same, fixed or same bug " +
+          "(exit 0 nothing regressed, 1 something did)",
+      )
+      .argument("<patch.ts>", "the patch module (as new-variant writes it)"),
+    "each scenario's own",
+  )
+    .addOption(
+      new Option(
+        "--page <file.md>",
+        "where to write the Markdown page (default: <id>.evaluation.md next to the patch)",
+      ),
+    )
+    .addOption(
+      new Option(
+        "--results <merged.json>",
+        "judge the records of a (merged, sharded) `test --variant <patch> --json` run instead of running (default: run)",
+      ),
+    )
+    .addOption(
+      new Option("--jobs <N>", "worker processes running scenarios side by side")
+        .argParser(positiveInt)
+        .default(JOBS, `${JOBS}: the CPUs here`),
+    )
+    .addOption(jsonOption())
+    .action(async (patch: string, o: EvaluateOptions) => setExit(await evaluateCommand(patch, o)));
+
+  explorationOptions(
+    program
+      .command("mutate")
+      .description(
+        "the scenarios' mutation score for a variant: mutants of its source (TypeScript AST), killed or survived",
+      )
+      .argument("<driver:variant...>", "variants to mutate, e.g. nouveau:interval"),
+    "each scenario's own, capped by --cap",
+  )
+    .addOption(
+      new Option("--cap <N>", "most executions per scenario run of a mutant (and of the original)")
+        .argParser(positiveInt)
+        .default(600, "600"),
+    )
+    .addOption(
+      new Option("--operator <name>", "an operator to apply (repeatable)")
+        .argParser(collect)
+        .default([], "every operator"),
+    )
+    .addOption(new Option("--limit <N>", "most mutants per variant (default: all)").argParser(positiveInt))
+    .addOption(new Option("--out <file.json>", "also write the JSON document there (default: none)"))
+    .addOption(jsonOption())
+    .action(async (targets: string[], o: MutateOptions) => setExit(await mutateCommand(targets, o)));
+}
