@@ -15,7 +15,7 @@ import { addPatchCommands } from "./commands/patch-commands.ts";
 import { replayCommand } from "./commands/replay.ts";
 import { reportCommand } from "./commands/report.ts";
 import { type TestOptions, testCommand } from "./commands/test.ts";
-import { firstLine, UsageError } from "./errors.ts";
+import { EXIT, firstLine, ToolFailure, UsageError } from "./errors.ts";
 import {
   collect,
   duration,
@@ -35,6 +35,12 @@ function jobsOption(def: number): Option {
     .default(def, `${def}: the CPUs here`);
 }
 
+const resumeOption = () =>
+  new Option(
+    "--resume",
+    "take the results a stopped run of the same code and options completed (from the journal); run the rest",
+  ).default(false);
+
 const jsonOption = () =>
   new Option("--json", "print the JSON document only (see the README's --json contract)").default(false);
 
@@ -43,7 +49,8 @@ function build(setExit: (code: number) => void): Command {
     .description(
       "Linux 5.4 vs 5.5 MMU-notifier users under a deterministic scheduler: run the scenarios, " +
         "replay counterexamples, regenerate reports/.\n" +
-        "Exit status: 0 every verdict as expected, 1 one is not, 2 usage error.",
+        "Exit status: 0 every verdict as expected, 1 one is not, 2 usage error, 3 the tool failed " +
+        "(a worker died twice on one item, a file could not be written), 130 interrupted.",
     )
     .exitOverride()
     .showSuggestionAfterError(true)
@@ -105,6 +112,7 @@ function build(setExit: (code: number) => void): Command {
       ).argParser(shard),
     )
     .addOption(jobsOption(JOBS))
+    .addOption(resumeOption())
     .addOption(jsonOption())
     .action(async (names: string[], o: TestOptions) => setExit(await testCommand(names, o)));
 
@@ -131,6 +139,7 @@ function build(setExit: (code: number) => void): Command {
       ),
     )
     .addOption(jobsOption(JOBS))
+    .addOption(resumeOption())
     .action(async (o) => setExit(await reportCommand(o)));
 
   program
@@ -176,8 +185,12 @@ export async function main(argv: string[]): Promise<number> {
         : 2;
     }
     if (process.env.MNLAB_DEBUG === "1" && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    if (e instanceof ToolFailure) {
+      process.stderr.write(`mnlab: ${firstLine(e)}\n`);
+      return EXIT.toolFailed;
+    }
     process.stderr.write(`mnlab: ${e instanceof UsageError ? "" : "error: "}${firstLine(e)}\n`);
-    return 2;
+    return EXIT.usage;
   }
 }
 

@@ -1,18 +1,25 @@
 /**
- * A worker process of the runner (runner.ts): loads the same drivers (and user-written
- * variant modules) as its parent, then runs the items it is sent, one at a time, reporting
- * progress and each record over IPC.
+ * A worker process of the pool (pool.ts): loads the same drivers (and user-written variant
+ * modules) as its parent, then runs the items it is sent, one at a time, reporting progress
+ * and each record over IPC. It belongs to its parent: Ctrl-C is the parent's to handle (a
+ * terminal sends SIGINT to the whole process group), and when the IPC channel closes — the
+ * parent exited or was killed — the worker exits too.
  */
 import { runScenario } from "@mnlab/core";
 import { firstLine } from "./errors.ts";
+import type { FromWorker, ToWorker } from "./pool.ts";
 import { drivers } from "./registry.ts";
-import type { FromWorker, ToWorker } from "./runner.ts";
 import { loadUserVariant } from "./user-variant.ts";
 
-const send = (m: FromWorker) => process.send!(m);
+const send = (m: FromWorker) => {
+  if (process.connected) process.send!(m);
+};
 let extra: Awaited<ReturnType<typeof loadUserVariant>>[] = [];
 
-process.on("message", async (m: ToWorker | { type: "exit" }) => {
+process.on("SIGINT", () => {});
+process.on("disconnect", () => process.exit(0));
+
+process.on("message", async (m: ToWorker) => {
   try {
     if (m.type === "exit") {
       process.disconnect?.();

@@ -18,10 +18,10 @@ import {
   UNEXPECTED,
   writeReport,
 } from "@mnlab/report";
-import { firstLine, UsageError } from "../errors.ts";
+import { EXIT, firstLine, UsageError, writeFailure } from "../errors.ts";
 import { repoRoot, userPath } from "../paths.ts";
 import { drivers } from "../registry.ts";
-import { runWork } from "../runner.ts";
+import { RunStopped, runWork } from "../runner.ts";
 import { workList } from "../work.ts";
 import { sameSchedules } from "./same-schedule.ts";
 
@@ -52,10 +52,23 @@ export function readMutation(outDir: string): MutationDocument | null {
   return doc as MutationDocument;
 }
 
-export async function reportCommand(o: { out?: string; check: boolean; jobs: number }): Promise<number> {
+export async function reportCommand(o: {
+  out?: string;
+  check: boolean;
+  jobs: number;
+  resume: boolean;
+}): Promise<number> {
   const outDir = o.out === undefined ? resolve(repoRoot, "reports") : userPath(o.out);
   const items = await workList({ drivers: [], variants: [], scenarios: [] });
-  const results = await runWork(items, { budget: {}, jobs: o.jobs, progress: true });
+  let results: Awaited<ReturnType<typeof runWork>>;
+  try {
+    results = await runWork(items, { budget: {}, jobs: o.jobs, progress: true, resume: o.resume });
+  } catch (e) {
+    // Half a report is no report: nothing is written, reports/ stays as it was.
+    if (!(e instanceof RunStopped)) throw e;
+    process.stderr.write(`mnlab: ${e.message}; ${outDir} is unchanged\n`);
+    return e.status;
+  }
   let bench: unknown | null;
   try {
     bench = readBench(outDir);
@@ -83,7 +96,21 @@ export async function reportCommand(o: { out?: string; check: boolean; jobs: num
     }
     process.stdout.write(`${files.size} files match a fresh run\n`);
   } else {
-    writeReport(outDir, files);
+    // The renames that put the files in place take a moment; a Ctrl-C then waits for them.
+    let interrupted = false;
+    const hold = () => {
+      interrupted = true;
+    };
+    process.on("SIGINT", hold);
+    try {
+      writeReport(outDir, files);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException & { dest?: string };
+      throw writeFailure(err.dest ?? err.path ?? outDir, e);
+    } finally {
+      process.off("SIGINT", hold);
+    }
+    if (interrupted) return EXIT.interrupted;
     process.stdout.write(`wrote ${files.size} files under ${outDir}\n`);
   }
   if (unexpected.length > 0) {

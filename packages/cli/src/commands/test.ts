@@ -3,10 +3,11 @@
  * Exit 0 when every verdict is as expected, 1 otherwise. With --json, stdout holds only the
  * results document (packages/cli/schema/results.schema.json).
  */
+import type { ResultRecord } from "@mnlab/core";
 import { resultsDocument, stableJson } from "@mnlab/report";
 import { UsageError } from "../errors.ts";
 import type { Shard, StrategyName } from "../options.ts";
-import { runWork } from "../runner.ts";
+import { RunStopped, runWork } from "../runner.ts";
 import { verdictTable } from "../verdict-table.ts";
 import { type Budget, keyOf, shardOf, workList } from "../work.ts";
 
@@ -21,6 +22,7 @@ export interface TestOptions {
   shard?: Shard;
   jobs: number;
   json: boolean;
+  resume: boolean;
 }
 
 export function budgetOf(o: TestOptions): Budget {
@@ -37,21 +39,36 @@ export async function testCommand(driverNames: string[], o: TestOptions): Promis
   const all = await workList({ drivers: driverNames, variants: o.variant, scenarios: o.scenario });
   if (all.length === 0) throw new UsageError("nothing to run: no driver package is registered");
   const mine = shardOf(all, o.shard);
-  const results = await runWork(mine, { budget: budgetOf(o), jobs: o.jobs, progress: true });
+  let results: ResultRecord[];
+  let stopped: RunStopped | null = null;
+  try {
+    results = await runWork(mine, { budget: budgetOf(o), jobs: o.jobs, progress: true, resume: o.resume });
+  } catch (e) {
+    if (!(e instanceof RunStopped)) throw e;
+    // Print every record that completed, then say in one line why the rest did not.
+    stopped = e;
+    results = e.completed;
+  }
   if (o.json) {
     const doc =
       o.shard === undefined
         ? resultsDocument(results)
         : { ...resultsDocument(results), shard: o.shard, work: all.map(keyOf) };
     const { results: rs, ...head } = doc;
-    process.stdout.write(stableJson({ ...head, results: rs }));
+    const incomplete =
+      stopped === null ? {} : { incomplete: { reason: stopped.message, missing: stopped.missing } };
+    process.stdout.write(stableJson({ ...head, ...incomplete, results: rs }));
   } else {
     if (o.shard !== undefined) {
       process.stdout.write(
         `shard ${o.shard.index}/${o.shard.count}: ${mine.length} of ${all.length} runs\n\n`,
       );
     }
-    process.stdout.write(verdictTable(results));
+    if (results.length > 0) process.stdout.write(verdictTable(results));
+  }
+  if (stopped !== null) {
+    process.stderr.write(`mnlab: ${stopped.message}\n`);
+    return stopped.status;
   }
   return results.every((r) => r.asExpected) ? 0 : 1;
 }
