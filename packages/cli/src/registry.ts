@@ -10,12 +10,14 @@ import { pathToFileURL } from "node:url";
 import { contractProblems, type DriverPackage } from "@mnlab/core";
 import { driverPackage as nouveau } from "@mnlab/nouveau";
 import { driverPackage as rdmaOdp } from "@mnlab/rdma-odp";
+// Relative until @mnlab/dmirror is a dependency of @mnlab/cli (package.json, lockfile).
+import { driverPackage as dmirror } from "../../dmirror/src/index.ts";
 import { choices, UsageError } from "./errors.ts";
 import { loadError } from "./load-error.ts";
 import { userPath } from "./paths.ts";
 
 /** Registered drivers, in the order the reports show them. */
-export const BUILT_IN: readonly DriverPackage[] = [nouveau, rdmaOdp];
+export const BUILT_IN: readonly DriverPackage[] = [nouveau, rdmaOdp, dmirror];
 
 function checkPackage(p: unknown, from: string): DriverPackage {
   const d = p as Partial<DriverPackage> | null;

@@ -20,6 +20,7 @@ export {
   dmirrorFopsOpen,
   dmirrorFopsRelease,
 } from "./dmirror.ts";
+export { dmirrorVariant, driverPackage } from "./driver-package.ts";
 export { dmirrorFault, dmirrorRangeFault, msecsToJiffies } from "./fault.ts";
 export { hmmRangeFault58 } from "./hmm.ts";
 export { DmirrorInterval, dmirrorOf } from "./interval.ts";

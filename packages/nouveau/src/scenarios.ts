@@ -382,6 +382,28 @@ const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> = {
         "active_invalidate_ranges stays raised for good (core invariant 6.1.3). The next notifier a " +
         "fault inserts, or one an invalidation hits, then waits in read_begin/remove for an exclusion " +
         "period that never ends. Found at the first execution.",
+      finding: {
+        explanation:
+          "The 5.5 range start runs the interval-tree pass first: mn_itree_invalidate counts the range in " +
+          "active_invalidate_ranges and, when every interval callback agrees, leaves it counted until the " +
+          "matching end. Then the classic (hlist) pass runs, nouveau's svmm notifier refuses the non-blockable " +
+          "range with -EAGAIN, and __mmu_notifier_invalidate_range_start returns that -EAGAIN as it is. The OOM " +
+          "reaper, told -EAGAIN, skips the VMA and issues no invalidate_range_end, so nothing takes the count " +
+          "back down: the mm's sequence stays odd, and the next mmu_interval_read_begin or " +
+          "mmu_interval_notifier_remove that has to wait for the period waits for good.",
+        lines: [
+          "mm/mmu_notifier.c: __mmu_notifier_invalidate_range_start() @5.5 (itree pass, then hlist pass; -EAGAIN returned without undoing the itree count)",
+          "mm/mmu_notifier.c: mn_itree_invalidate() @5.5 (active_invalidate_ranges++ kept on success)",
+          "mm/oom_kill.c: __oom_reap_task_mm() @5.5 (-EAGAIN: no mmu_notifier_invalidate_range_end)",
+          "drivers/gpu/drm/nouveau/nouveau_svm.c: nouveau_svmm_invalidate_range_start() @5.5 (-EAGAIN when !mmu_notifier_range_blockable)",
+        ],
+        later:
+          'c2655835fd8c (2021, "mm/mmu_notifiers: ensure range_end() is paired with range_start()") makes the ' +
+          "hlist path call invalidate_range_end for the hlist subscribers whose start succeeded; it does not " +
+          "touch the interval count. __mmu_notifier_invalidate_range_start is unchanged in the newest tree " +
+          "searched; no fix was found (the search covered stored sources and mail threads only). From 5.15 " +
+          "process_mrelease is a second caller that issues no end after -EAGAIN.",
+      },
     },
   },
   "exit-during-populate": {
@@ -402,6 +424,23 @@ const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> = {
         "__mmu_notifier_release unhashes the svmm's notifier before exit_mmap's unmap, and the itree " +
         "callback never PFNCLRs (and the per-fault notifier is gone once the fault is done), so the pages " +
         "are freed under the GPU PTEs exactly as in 5.4. The fault path itself is safe (mmget_not_zero).",
+      finding: {
+        explanation:
+          "nouveau's 5.5 classic notifier ops have invalidate_range_start and free_notifier but no release. At " +
+          "exit, __mmu_notifier_release calls ->release where there is one and unhashes every subscription, so " +
+          "the unmaps exit_mmap then runs reach no nouveau callback; the per-fault interval notifiers are gone " +
+          "once their fault ended. The GPU page table keeps entries for pages exit_mmap frees, until the " +
+          "client's VMM is torn down at file close (exit_mm runs before exit_files). The mmu_notifier header " +
+          "says release is how a driver stops device access before the pages go.",
+        lines: [
+          "drivers/gpu/drm/nouveau/nouveau_svm.c: nouveau_mn_ops @5.5 (.invalidate_range_start and .free_notifier, no .release)",
+          "mm/mmu_notifier.c: mn_hlist_release() @5.5 (->release if set, then hlist_del_init_rcu)",
+          "mm/mmap.c: exit_mmap() @5.5 (mmu_notifier_release before unmap_vmas and free_pgtables)",
+        ],
+        later:
+          "The newest nouveau_svm.c searched still registers no release op (inference from the sources: " +
+          "harmful when GPU work runs between exit_mmap and file close; no hang).",
+      },
     },
   },
   "nested-invalidation-during-register": {

@@ -1,0 +1,121 @@
+/**
+ * dmirror as a driver package for `mnlab`: the DriverModel contract over lib/test_hmm.c, so
+ * the conformance scenarios run on the kernel's own test driver next to the converted
+ * drivers, and it gets a report page. dmirror exists only on the interval core (5.8,
+ * b2ef9f5a5cb3), so there is one variant, `interval`, and no legacy comparison.
+ *
+ * The contract's steps in dmirror's terms:
+ *   open        open("/dev/hmm_dmirror0"): dmirror_fops_open, a notifier over the whole VA
+ *   register    nothing to do — dmirror mirrors the whole address space; the handle is the range
+ *   populate    the READ/WRITE ioctls' fault step: dmirror_fault over [start, end)
+ *   access      dmirror_do_read/dmirror_do_write: one word through dmirror->pt under dmirror->mutex
+ *   unregister  nothing to do
+ *   close       dmirror_fops_release
+ */
+import { fileURLToPath } from "node:url";
+import {
+  type AccessResult,
+  type BufferHandle,
+  conformance,
+  type DeviceContext,
+  type DriverModel,
+  type DriverPackage,
+  type Expectation,
+  type Kernel,
+  type MmStruct,
+} from "@mnlab/core";
+import { dmirrorFopsOpen, dmirrorFopsRelease } from "./dmirror.ts";
+import { dmirrorFault } from "./fault.ts";
+
+const source = fileURLToPath(new URL("./", import.meta.url));
+
+export const dmirrorVariant: DriverModel = {
+  info: {
+    driver: "dmirror",
+    id: "interval",
+    kernel: "5.8",
+    files: ["lib/test_hmm.c"],
+    commits: ["b2ef9f5a5cb3"],
+    source,
+    summary: "the kernel's HMM test driver: one whole-VA interval notifier, the canonical again-loop",
+  },
+  // lib/test_hmm.c: dmirror_fops_open() @5.8 (the opener's mm: the harness's process)
+  async open(_k: Kernel, mm: MmStruct): Promise<DeviceContext | number> {
+    const opened = await dmirrorFopsOpen(mm, "dmirror0");
+    if (opened.dmirror === null) return opened.ret;
+    const d = opened.dmirror;
+    return {
+      mmus: [d.pt],
+      register: async (start: number, len: number): Promise<BufferHandle> => ({ start, end: start + len }),
+      // lib/test_hmm.c: dmirror_fault() @5.8, as the READ/WRITE ioctls call it
+      populate: (_buf: BufferHandle, start: number, end: number, write: boolean) =>
+        dmirrorFault(d, start, end, write),
+      // lib/test_hmm.c: dmirror_do_read()/dmirror_do_write() @5.8 — the copy runs under dmirror->mutex
+      access: async (_buf: BufferHandle, addr: number, write: boolean): Promise<AccessResult> => {
+        await d.mutex.lock();
+        const r = await d.pt.access(addr, write);
+        await d.mutex.unlock();
+        return r;
+      },
+      unregister: async () => {},
+      close: async () => {
+        await dmirrorFopsRelease(d);
+      },
+    };
+  },
+};
+
+const pass = (ref: string, note: string): Record<string, Expectation> => ({
+  interval: { verdict: "pass", ref, note },
+});
+
+/**
+ * Expected verdicts, reasoned from the canonical usage dmirror is (core.md 2.2 and 2.3): it is
+ * the reference user, so every conformance scenario should pass; a violation here points at the
+ * core model, not at dmirror.
+ */
+const expectations: Record<string, Record<string, Expectation>> = {
+  "populate-vs-munmap": pass("core.md 6.2", "read_retry under dmirror->mutex catches the munmap's set_seq."),
+  "register-during-invalidation": pass(
+    "core.md 6.4",
+    "register is a no-op: the whole-VA notifier exists from open.",
+  ),
+  "invalidate-between-lookup-and-program": pass("core.md 1.9", "the collision-retry race the series closes."),
+  "unregister-during-invalidation": pass(
+    "core.md 1.7",
+    "unregister is a no-op; close removes the notifier after the period.",
+  ),
+  "oom-reaper-nonblocking": pass(
+    "core.md 1.4",
+    "The callback trylocks dmirror->mutex and returns false when it is taken; the core undoes its count. No classic subscriber is involved.",
+  ),
+  "exit-during-populate": pass(
+    "core.md 1.11",
+    "The RELEASE invalidation clears the device page table; dmirror_fault's mmget_not_zero fails after.",
+  ),
+  "nested-invalidation-during-register": pass("core.md 1.3", "nested ranges share one exclusion period."),
+  "mprotect-readonly-then-device-write": pass(
+    "core.md 2.3",
+    "the callback clears the range whatever the event.",
+  ),
+  "fork-cow-then-device-write": pass("core.md 2.3", "the callback clears the range whatever the event."),
+  "two-registrations-one-invalidation": pass("core.md 2.3", "one notifier covers both ranges."),
+  "partial-munmap": pass("core.md 6.3", "only the unmapped part is cleared; the rest stays coherent."),
+};
+
+export const driverPackage: DriverPackage = {
+  name: "dmirror",
+  title: "The kernel's own HMM test driver (lib/test_hmm.c, 5.8): the reference user of the interval core",
+  design: {
+    legacy:
+      "None: `lib/test_hmm.c` was added in 5.8 (b2ef9f5a5cb3), on the interval core; there is no 5.4 variant.",
+    interval:
+      "- One `mmu_interval_notifier` over the whole address space per open file.\n" +
+      "- Faults run the canonical loop: `read_begin`, `hmm_range_fault` under `mmap_sem`, `dmirror->mutex`, " +
+      "`read_retry`, then the device page table.\n" +
+      "- The callback trylocks the mutex when non-blockable, `set_seq`, clears the range.",
+  },
+  patches: [],
+  variants: [dmirrorVariant],
+  scenarios: conformance(expectations),
+};
