@@ -16,6 +16,7 @@ import {
   cpuAccess,
   type Expectation,
   type ExplorationSpec,
+  type Finding,
   fork,
   isBuffer,
   mmap,
@@ -74,6 +75,30 @@ async function psmProgress(s: ScenarioContext, polls: number, gap: number): Prom
 const REF = "reference rdma-xen-drivers.md 2.5";
 const FIXME =
   '3889551db212\'s own FIXME in set_rcvarray_entry: "This is in the wrong order, the notifier should be established before the pages are pinned by pin_rcv_pages"';
+
+/** The 5.5 finding behind every stale-access the setup race causes. */
+const SETUP_RACE: Finding = {
+  explanation:
+    "set_rcvarray_entry() inserts the TID's interval notifier only after pin_rcv_pages() has pinned the whole buffer, and discards mmu_interval_read_begin()'s value without ever calling mmu_interval_read_retry(). An invalidation that runs between the pin and the insert reaches no callback (there is no notifier yet) and one that is still open at the insert only makes read_begin wait; either way the RcvArray entry is then programmed with pages the CPU no longer maps, and tid_rb_invalidate never queues the TID, so PSM is never told. The merged code says so itself in a FIXME. 5.4 had the same order (pin, then hfi1_mmu_rb_insert), so this is not a regression except where 5.5 allows overlapping TIDs (partial-munmap).",
+  lines: [
+    "drivers/infiniband/hw/hfi1/user_exp_rcv.c: hfi1_user_exp_rcv_setup() -> pin_rcv_pages() @5.5",
+    "drivers/infiniband/hw/hfi1/user_exp_rcv.c: set_rcvarray_entry(): mmu_interval_notifier_insert(); /* FIXME: This is in the wrong order ... */ mmu_interval_read_begin(); hfi1_put_tid() @5.5",
+  ],
+  later:
+    "Not in the record. Recalled, unchecked: a 2023 series (Linux 6.2/6.3, 'IB/hfi1: Remove user expected buffer invalidate race') adds a covering notifier over the whole buffer during setup, with read_begin/read_retry, and fails the setup on a collision.",
+};
+
+/** The 5.5 finding behind the forked child's TIDs. */
+const WRONG_MM: Finding = {
+  explanation:
+    "TID_UPDATE pins with get_user_pages_fast(), i.e. from current->mm, but the TID's notifier is inserted on fd->mm, the mm cached at open. A task of another mm holding the file (a forked child) programs TIDs over its own pages that no invalidation of its mm can reach. The conversion kept the 5.4 behaviour (the handler also watched fd->mm).",
+  lines: [
+    "drivers/infiniband/hw/hfi1/user_pages.c: hfi1_acquire_user_pages(): get_user_pages_fast() @5.5",
+    "drivers/infiniband/hw/hfi1/user_exp_rcv.c: set_rcvarray_entry(): mmu_interval_notifier_insert(&node->notifier, fd->mm, ...) @5.5",
+  ],
+  later:
+    "Not in the record. Recalled, unchecked: 'IB/hfi1: Ensure correct mm is used at all times' (5.10, CVE-2020-27835) makes the file refuse callers whose mm is not fd->mm.",
+};
 
 /** The reference rows and this driver's own hazards. */
 export const referenceScenarios: Scenario[] = [
@@ -239,6 +264,7 @@ export const referenceScenarios: Scenario[] = [
         verdict: "stale-access",
         ref: "(inference from the code; not in the reference) 3889551db212 inserts on fd->mm",
         note: "unchanged by the conversion: mmu_interval_notifier_insert(&node->notifier, fd->mm, ...) watches the parent; the child's pages were pinned from current->mm",
+        finding: WRONG_MM,
       },
     },
   },
@@ -329,9 +355,13 @@ const both54and55 = (
   ref: string,
   legacyNote: string,
   intervalNote: string,
+  finding?: Finding,
 ): Record<string, Expectation> => ({
   legacy: { verdict, ref, note: legacyNote },
-  interval: { verdict, ref, note: intervalNote },
+  interval:
+    finding === undefined
+      ? { verdict, ref, note: intervalNote }
+      : { verdict, ref, note: intervalNote, finding },
 });
 
 /**
@@ -353,6 +383,7 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
     `${FIXME}; the 5.4 order is the same (pin_rcv_pages before hfi1_mmu_rb_insert)`,
     "munmap runs between pin_rcv_pages and hfi1_mmu_rb_insert: the walk finds no node, the entry is programmed with pinned pages the CPU no longer maps and the TID is never queued",
     "FINDING (the merged FIXME): munmap between pin_rcv_pages and mmu_interval_notifier_insert reaches no callback; read_begin's value is discarded and nothing calls read_retry, so the entry is programmed anyway and never queued",
+    SETUP_RACE,
   ),
   "register-during-invalidation": both54and55(
     "stale-access",
@@ -377,6 +408,7 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
     `${FIXME}; reference 2.1 ("the callback never sleeps, so OOM-reaper mode is fine")`,
     "the callback itself is fine non-blockable (spinlocks only); the stale entry is the setup race: the reaper zaps between pin_rcv_pages and hfi1_mmu_rb_insert",
     "tid_rb_invalidate never refuses (spinlock only, blockable ignored); the stale entry is the FIXME race: the reaper zaps between the pin and the insert",
+    SETUP_RACE,
   ),
   "exit-during-populate": {
     legacy: {
@@ -387,6 +419,7 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
     interval: {
       verdict: "stale-access",
       ref: FIXME,
+      finding: SETUP_RACE,
       note: "a TID programmed before exit is queued by the RELEASE pass; the violation is the FIXME race: exit_mmap between the pin and the insert, which still succeeds (5.5 tests mm_count, which fd->mm's mmgrab holds). (inference) In the kernel the process's own TID_UPDATE holds mm_users, so exit cannot run inside it; a task of another mm using the file (see fork-child-uses-parent-fd) can",
     },
   },
@@ -395,6 +428,7 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
     FIXME,
     "the setup race again: munmap (with its nested THP-split CLEAR) between pin_rcv_pages and hfi1_mmu_rb_insert; no deadlock (no driver lock spans the bracket)",
     "the FIXME race: the insert lands inside the open brackets (deferred or tree frozen), read_begin waits for the end, and the entry is programmed with the pages the munmap took away; no deadlock",
+    SETUP_RACE,
   ),
   "mprotect-readonly-then-device-write": both54and55(
     "write-after-protect",
@@ -423,6 +457,7 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
     interval: {
       verdict: "stale-access",
       ref: FIXME,
+      finding: SETUP_RACE,
       note: "FINDING: overlapping TIDs are now allowed, so the second TID_UPDATE pins pages 0-2 before the munmap of page 1 and programs them after it: the new TID's notifier was inserted after the invalidation, no callback, never queued",
     },
   },

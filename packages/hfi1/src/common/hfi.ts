@@ -10,7 +10,7 @@
  * first) are collapsed into one per-context allocation map under exp_mutex. No notifier path
  * reads them; they decide only which entry a chunk gets.
  */
-import { type Kernel, type MmStruct, mmdrop, mmgrab, type Page } from "@mnlab/core";
+import { type HasLifetime, type Kernel, type MmStruct, mmdrop, mmgrab, type Page } from "@mnlab/core";
 import { Mutex, SharedCell, SpinLock } from "@mnlab/sim";
 import { RcvArray } from "../rcvarray.ts";
 
@@ -46,7 +46,7 @@ export function tidinfoFields(tidinfo: number): { idx: number; ctrl: number; len
 }
 
 /** The fields of struct tid_rb_node both versions have (the notifier part is the variant's). */
-export interface TidNode {
+export interface TidNode extends HasLifetime {
   readonly name: string;
   /** The chunk's first VA: node->mmu.addr @5.4, node->notifier.interval_tree.start @5.5. */
   readonly vaddr: number;
@@ -61,8 +61,6 @@ export interface TidNode {
   reported: boolean;
   /** Oracle: PSM asked for this TID to be freed (TID_FREE reached it): PSM no longer relies on it. */
   released: boolean;
-  /** Oracle: kfree()d by clear_tid_node (any later access is a use-after-free). */
-  kfreed: boolean;
 }
 
 /** struct hfi1_ctxtdata @5.4, the expected-receive part. */

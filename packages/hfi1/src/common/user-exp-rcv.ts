@@ -7,7 +7,18 @@
  * callback's entry, init and free — are the variants' (src/legacy, src/interval), because
  * they are what 3889551db212 changed.
  */
-import { EFAULT, EINVAL, errname, getUserPages, hex, type MmStruct, PAGE_SIZE, type Page } from "@mnlab/core";
+import {
+  EFAULT,
+  EINVAL,
+  errname,
+  getUserPages,
+  hex,
+  kfree,
+  type MmStruct,
+  PAGE_SIZE,
+  type Page,
+  touch,
+} from "@mnlab/core";
 import {
   HFI1_EVENT_TID_MMU_NOTIFY_BIT,
   type HfiFiledata,
@@ -33,12 +44,7 @@ export interface TidUserBuf {
 
 /** A use of a struct the driver may already have kfree()d: KASAN's report. */
 export function touchNode(fd: HfiFiledata<TidNode>, node: TidNode, access: string): void {
-  if (node.kfreed) {
-    fd.kernel.ex.fail(
-      "use-after-free",
-      `BUG: KASAN: use-after-free in ${access}: ${node.name} was kfree()d by clear_tid_node`,
-    );
-  }
+  touch(fd.kernel, node, access);
 }
 
 /**
@@ -153,7 +159,7 @@ export async function clearTidNode(fd: HfiFiledata<TidNode>, node: TidNode): Pro
   unpinRcvPages(fd, null, node, 0, node.npages, true);
   // node->grp->used--; node->grp->map &= ~(1 << ...); tid_group_move(...)
   fd.uctxt.entryUsed[node.rcventry - fd.uctxt.expectedBase] = false;
-  node.kfreed = true; // kfree(node)
+  kfree(fd.kernel, node, "clear_tid_node: kfree(node)");
 }
 
 /**

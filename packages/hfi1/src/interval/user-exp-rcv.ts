@@ -25,6 +25,8 @@ import {
   EFAULT,
   hex,
   type Kernel,
+  kfree,
+  Lifetime,
   type MmStruct,
   MmuIntervalNotifier,
   type MmuIntervalNotifierOps,
@@ -61,7 +63,7 @@ export class TidRbNode55 implements TidNode {
   readonly freed: SharedCell<boolean>;
   reported = false;
   released = false;
-  kfreed = false;
+  readonly lifetime: Lifetime;
 
   constructor(
     readonly kernel: Kernel,
@@ -76,7 +78,9 @@ export class TidRbNode55 implements TidNode {
     readonly pages: readonly Page[],
     readonly pinMm: MmStruct,
   ) {
+    this.lifetime = new Lifetime(`struct tid_rb_node ${name}`);
     this.notifier = new TidNotifier(this);
+    this.notifier.lifetime = this.lifetime; // embedded: freed with the node
     this.freed = new SharedCell(kernel.ex, `${name}->freed`, false);
   }
 }
@@ -153,7 +157,7 @@ async function setRcvarrayEntry55(
     const ret = await mmuIntervalNotifierInsert(node.notifier, fd.mm, vaddr, npages * PAGE_SIZE, tidMnOps);
     if (ret !== 0) {
       k.ex.trace("note", "Failed to insert RB node", node.name, `${rcventry} ${hex(vaddr)} ${ret}`);
-      node.kfreed = true; // out_unmap: pci_unmap_single(); kfree(node)
+      kfree(k, node, "set_rcvarray_entry: kfree(node)"); // out_unmap, after pci_unmap_single()
       return EFAULT;
     }
     // FIXME: This is in the wrong order, the notifier should be established before the

@@ -14,12 +14,15 @@ import {
   hex,
   IntervalTree,
   type Kernel,
+  kfree,
+  Lifetime,
   type MmStruct,
   MmuNotifier,
   type MmuNotifierRange,
   mmuNotifierRegister,
   mmuNotifierUnregister,
   PAGE_SIZE,
+  touch,
 } from "@mnlab/core";
 import { SpinLock, type ThreadHandle } from "@mnlab/sim";
 
@@ -62,8 +65,8 @@ export class MmuRbHandler<A, N extends MmuRbNode> {
   readonly delList: N[] = [];
   /** handler->del_work queued on the port workqueue and not yet run. */
   private delWork: ThreadHandle | null = null;
-  /** Oracle: kfree()d at the end of hfi1_mmu_rb_unregister. */
-  kfreed = false;
+  /** kfree()d at the end of hfi1_mmu_rb_unregister; the embedded mmu_notifier shares it. */
+  readonly lifetime: Lifetime;
 
   constructor(
     readonly kernel: Kernel,
@@ -73,9 +76,11 @@ export class MmuRbHandler<A, N extends MmuRbNode> {
     readonly opsArg: A,
   ) {
     this.lock = new SpinLock(kernel.ex, `${name}->lock`, "mmu_rb_handler->lock");
+    this.lifetime = new Lifetime(`struct mmu_rb_handler ${name}`);
     this.mn = new MmuNotifier(`${name}->mn`, {
       invalidateRangeStart: (_sub, range) => mmuNotifierRangeStart(this, range),
     });
+    this.mn.lifetime = this.lifetime;
   }
 
   /** queue_work(handler->wq, &handler->del_work) */
@@ -92,14 +97,9 @@ export class MmuRbHandler<A, N extends MmuRbNode> {
     if (this.delWork !== null) await this.delWork.join();
   }
 
-  /** Oracle: a use of a handler after kfree(). */
+  /** An access to the handler by modelled code (KASAN's check). */
   touch(access: string): void {
-    if (this.kfreed) {
-      this.kernel.ex.fail(
-        "use-after-free",
-        `BUG: KASAN: use-after-free in ${access}: ${this.name} was kfree()d by hfi1_mmu_rb_unregister`,
-      );
-    }
+    touch(this.kernel, this, access);
   }
 }
 
@@ -115,7 +115,7 @@ export async function hfi1MmuRbRegister<A, N extends MmuRbNode>(
   const handler = new MmuRbHandler(k, name, mm, ops, opsArg);
   const ret = await mmuNotifierRegister(handler.mn, mm);
   if (ret !== 0) {
-    handler.kfreed = true; // kfree(handlr)
+    kfree(k, handler, "hfi1_mmu_rb_register: kfree(handlr)");
     return ret;
   }
   return handler;
@@ -146,7 +146,7 @@ export async function hfi1MmuRbUnregister<A, N extends MmuRbNode>(
   }
   await handler.lock.unlock();
   await doRemove(handler, delList);
-  handler.kfreed = true; // kfree(handler)
+  kfree(handler.kernel, handler, "hfi1_mmu_rb_unregister: kfree(handler)");
 }
 
 /** drivers/infiniband/hw/hfi1/mmu_rb.c: __mmu_rb_search() @5.4 without a filter: the first overlap. */

@@ -10,7 +10,7 @@
  * Lock order: exp_mutex -> handler->lock (irqsave) -> invalid_lock. Notifier side: the
  * invalidator's mm locks -> handler->lock -> invalid_lock.
  */
-import { EFAULT, hex, type Kernel, type MmStruct, PAGE_SIZE, type Page } from "@mnlab/core";
+import { EFAULT, hex, type Kernel, kfree, Lifetime, type MmStruct, PAGE_SIZE, type Page } from "@mnlab/core";
 import { type HfiCtxtData, HfiFiledata, type TidNode } from "../common/hfi.ts";
 import {
   cachelessTidRbRemove,
@@ -37,7 +37,7 @@ export class TidRbNode54 extends MmuRbNode implements TidNode {
   freed = false;
   reported = false;
   released = false;
-  kfreed = false;
+  readonly lifetime: Lifetime;
 
   constructor(
     readonly name: string,
@@ -50,6 +50,7 @@ export class TidRbNode54 extends MmuRbNode implements TidNode {
     readonly pinMm: MmStruct,
   ) {
     super(addr, npages * PAGE_SIZE);
+    this.lifetime = new Lifetime(`struct tid_rb_node ${name}`);
   }
 
   get vaddr(): number {
@@ -141,7 +142,7 @@ async function setRcvarrayEntry54(
   const ret = fd.handler === null ? tidRbInsert(fd, node) : await hfi1MmuRbInsert(fd.handler, node);
   if (ret !== 0) {
     k.ex.trace("note", "Failed to insert RB node", node.name, `${rcventry} ${hex(node.addr)} ${ret}`);
-    node.kfreed = true; // pci_unmap_single(); kfree(node)
+    kfree(k, node, "set_rcvarray_entry: kfree(node)"); // after pci_unmap_single()
     return EFAULT;
   }
   await fd.uctxt.rcvArray.putTidExpected(rcventry, current, node.addr, pages, {
