@@ -1,0 +1,544 @@
+/**
+ * The amdgpu scenario table: the reference rows (gpu-drivers.md 1.9: A1-A4), Christian König's
+ * v2-review race with and without mmap_sem on the invalidating side (CK1, CK2), the KFD path
+ * (K1-K3), O5 in both variants (O5a, O5b), and the generic conformance scenarios, each with the
+ * verdict expected per variant and the reasoning where the reference does not settle it.
+ *
+ * Every scenario ends with the process's exit (exit_mm, then the harness closes the file, in
+ * the kernel's order: exit_mm before exit_files) unless its body already exited: in 5.4 the
+ * amdgpu_mn and its hmm notifier live until the mm's release, not until the file's close, and a
+ * run that ended with the mm alive would leave them registered.
+ */
+import {
+  BASE,
+  type BufferHandle,
+  conformance,
+  type DmaFence,
+  EAGAIN,
+  type Expectation,
+  type ExplorationSpec,
+  exitTask,
+  isBuffer,
+  migratePage,
+  munmap,
+  PAGE_SIZE,
+  pageAddr,
+  type Scenario,
+  type ScenarioContext,
+} from "@mnlab/core";
+import { ESRCH } from "./common/bo.ts";
+import { type AmdgpuContext, amdgpuContextOf, type KfdBuffer } from "./common/context.ts";
+
+const P = PAGE_SIZE;
+
+/** Counters the scenarios record for the metric tests and the report. */
+export const COUNTERS = {
+  /** A CS came back -EAGAIN (before drmIoctl restarted it). */
+  csRestart: "amdgpu.cs_restart",
+  /** amdgpu_cs_ioctl calls. */
+  csIoctl: "amdgpu.cs_ioctl",
+  /** Ticks spent in dma_resv_wait_timeout_rcu (callbacks and BO release). */
+  fenceWaitTicks: "amdgpu.fence_wait_ticks",
+  /** BOs an invalidation looked at (5.4: every BO of every node walked; 5.5: one per callback). */
+  boChecked: "amdgpu.bo_checked",
+  /** BOs whose fences an invalidation waited for. */
+  boWait: "amdgpu.bo_wait",
+  /** 5.4: interval-tree nodes an invalidation walked. */
+  nodeWalked: "amdgpu.node_walked",
+  /** A4: the fd holder's get-pages after the exit came back -ESRCH. */
+  childEsrch: "amdgpu.a4_child_esrch",
+} as const;
+
+function amd(s: ScenarioContext): AmdgpuContext {
+  return amdgpuContextOf(s.k);
+}
+
+async function mustRegister(s: ScenarioContext, start: number, len: number): Promise<BufferHandle> {
+  const b = await s.ctx.register(start, len, { write: true });
+  if (!isBuffer(b)) return s.ex.fail("exception", `register [${start.toString(16)}, +${len}) returned ${b}`);
+  return b;
+}
+
+async function mustRegisterKfd(s: ScenarioContext, start: number, len: number): Promise<KfdBuffer> {
+  const b = await amd(s).registerKfd(start, len);
+  if (typeof b === "number")
+    return s.ex.fail("exception", `KFD alloc [${start.toString(16)}, +${len}) returned ${b}`);
+  return b;
+}
+
+async function mustPopulate(s: ScenarioContext, b: BufferHandle): Promise<void> {
+  const r = await s.ctx.populate(b, b.start, b.end, true);
+  if (r !== 0)
+    s.ex.fail(
+      "exception",
+      `setup: VALIDATE of [${b.start.toString(16)}, ${b.end.toString(16)}) returned ${r}`,
+    );
+}
+
+async function mustSubmit(s: ScenarioContext, b: BufferHandle, addr: number): Promise<DmaFence> {
+  const f = await amd(s).submitCs(b, addr, false);
+  if (typeof f === "number") return s.ex.fail("exception", `setup: CS on ${addr.toString(16)} returned ${f}`);
+  return f;
+}
+
+async function both(s: ScenarioContext, a: [string, () => Promise<void>], b: [string, () => Promise<void>]) {
+  const ta = s.ex.spawn(a[0], a[1]);
+  const tb = s.ex.spawn(b[0], b[1]);
+  await ta.join();
+  await tb.join();
+}
+
+/**
+ * The end of every scenario that did not exit already (see the file comment): the process
+ * closes the file, then exits, and 5.4's amdgpu_mn_destroy work runs before the run ends.
+ * Closing first keeps the tail short: with no BO left, exit's release has nothing to race.
+ */
+function thenExit(run: (s: ScenarioContext) => Promise<void>): (s: ScenarioContext) => Promise<void> {
+  return async (s) => {
+    await run(s);
+    const c = amd(s);
+    await c.close();
+    if (!s.mm.exited) await c.exitProcess();
+    await c.flushWork();
+  };
+}
+
+const exhaustive = (preemptionBound: number, executions = 40_000): ExplorationSpec => ({
+  strategy: "exhaustive",
+  preemptionBound,
+  executions,
+});
+
+const O1_REF = "A1 (O1); 04ec32fbc2b2 commit message";
+const O1_MUNMAP_NOTE =
+  "Flagged: the reference's O1 names invalidations that do not hold mmap_sem for write (migration, " +
+  "reclaim, KSM, madvise). In amdgpu the CS does not hold mmap_sem between get_user_pages and the check " +
+  "under amn->lock (amdgpu_ttm_tt_get_user_pages drops it right after hmm_range_fault), so a munmap — " +
+  "down_write, detach, downgrade, start, zap, end — fits in that window as well: the end resets every " +
+  "range to valid, hmm_range_valid says true, and the job reads the page munmap freed.";
+
+// ---------------------------------------------------------------- reference rows
+
+export const A1: Scenario = {
+  name: "A1-cs-aba-migration-before-submit",
+  description:
+    "A userptr BO over pages 0-1 is validated; a GFX CS reading page 0 gets its pages while a migration " +
+    "of page 0 (try_to_unmap_one: MMU_NOTIFY_CLEAR, no mmap_sem) runs start to end before amdgpu_cs_submit " +
+    "checks. 5.4: the sync callback finds no fence to wait for, the end drops hmm->notifiers to 0 and marks " +
+    "every range valid again, hmm_range_valid says true, and the job reads the old page, freed by then (O1). " +
+    "5.5: the callback's set_seq makes read_retry true: -EAGAIN, drmIoctl restarts, fresh pages.",
+  run: thenExit(async (s) => {
+    const buf = await mustRegister(s, BASE, 2 * P);
+    await mustPopulate(s, buf);
+    await both(
+      s,
+      ["cs", async () => void (await s.ctx.access(buf, pageAddr(0), false))],
+      ["migrate", async () => void (await migratePage(s.mm, pageAddr(0)))],
+    );
+    await s.ctx.unregister(buf);
+  }),
+  expected: {
+    legacy: { verdict: "use-after-free", ref: O1_REF },
+    interval: { verdict: "pass", ref: "A1; 81fa1af31b5d" },
+  },
+  exploration: exhaustive(2),
+};
+
+export const A2: Scenario = {
+  name: "A2-cs-submit-while-invalidation-waits-fences",
+  description:
+    "A job reading page 0 of a validated BO is in flight; a migration of page 0 starts, and its callback " +
+    "waits for that job's fence while a second CS on the BO, whose pages were read before the migration " +
+    "began, enters amdgpu_cs_submit. 5.4: the CS waits on amn->lock (write) until the reader leaves, then " +
+    "finds the range invalid and restarts; 5.5: the CS waits on notifier_lock, then read_retry is true and " +
+    "it restarts. Neither may deadlock (the callback waits on a fence, never on the CS's reservation).",
+  run: thenExit(async (s) => {
+    const buf = await mustRegister(s, BASE, 2 * P);
+    await mustPopulate(s, buf);
+    const f1 = await mustSubmit(s, buf, pageAddr(1));
+    await both(
+      s,
+      ["migrate", async () => void (await migratePage(s.mm, pageAddr(0)))],
+      ["cs", async () => void (await s.ctx.access(buf, pageAddr(0), false))],
+    );
+    await f1.wait();
+    await s.ctx.unregister(buf);
+  }),
+  expected: {
+    legacy: {
+      verdict: "use-after-free",
+      ref: "A2; O1",
+      note:
+        "Flagged: the reference's A2 row gives 5.4 the order in which the CS takes amn->lock before the " +
+        "migration's invalidate_range_end (-EAGAIN, no deadlock), and the model reaches that order. The " +
+        "exploration also reaches the other one: when the callback's up_read hands amn->lock to the waiting " +
+        "CS, the migration may run its PTE change and its end before the CS looks at the range; the end " +
+        "re-validates it (O1), the CS submits with the old page and the job reads it after the migration " +
+        "freed it. No deadlock in any order.",
+    },
+    interval: { verdict: "pass", ref: "A2; 81fa1af31b5d" },
+  },
+  exploration: exhaustive(2),
+};
+
+export const A3: Scenario = {
+  name: "A3-merged-nodes-never-shrink",
+  description:
+    "A=[0,4p) and B=[2p,6p), each with a job in flight; munmap [5p,6p); unregister A; munmap [0,p). 5.4: " +
+    "register merged them into one [0,6p) node; the first munmap walks it, and amdgpu_ttm_tt_affect_userptr " +
+    "limits the fence wait to B; after A goes, the node keeps [0,6p) (O3) and the second munmap still walks " +
+    "it and looks at B. 5.5: only B's notifier is called by the first munmap; the second calls nobody.",
+  pages: 6,
+  run: thenExit(async (s) => {
+    const a = await mustRegister(s, BASE, 4 * P);
+    const b = await mustRegister(s, pageAddr(2), 4 * P);
+    await mustPopulate(s, a);
+    await mustPopulate(s, b);
+    const fa = await mustSubmit(s, a, pageAddr(1));
+    const fb = await mustSubmit(s, b, pageAddr(4));
+    await munmap(s.mm, pageAddr(5), P);
+    await fa.wait();
+    await fb.wait();
+    await s.ctx.unregister(a);
+    await munmap(s.mm, BASE, P);
+    await s.ctx.unregister(b);
+  }),
+  expected: {
+    legacy: {
+      verdict: "pass",
+      ref: "A3 (O3)",
+      note: "a cost, not a safety violation: see the callbacks-per-invalidation metric",
+    },
+    interval: { verdict: "pass", ref: "A3; 62914a99dee5" },
+  },
+  exploration: exhaustive(2),
+};
+
+export const A4: Scenario = {
+  name: "A4-exit-with-gfx-job-in-flight",
+  description:
+    "The process submits a GFX job reading page 0 of a validated BO and exits while it is in flight; a " +
+    "child holds the DRM file, so the BO outlives the exit, and calls get-pages on it afterwards. 5.4: " +
+    "release only schedules amdgpu_mn_destroy and __mmu_notifier_release unhooks hmm, so exit_mmap's unmap " +
+    "reaches no callback and frees the pages under the running job (O4, reference inference). 5.5: the " +
+    "core's release pass calls amdgpu_mn_invalidate_gfx, which waits for the job's fence before the pages " +
+    "go; the child's later get-pages fails with -ESRCH (mmget_not_zero).",
+  async run(s) {
+    const c = amd(s);
+    const buf = await mustRegister(s, BASE, 2 * P);
+    await mustPopulate(s, buf);
+    const f = await mustSubmit(s, buf, pageAddr(0));
+    await both(s, ["exit", async () => await c.exitProcess()], ["gpu-wait", async () => await f.wait()]);
+    if ((await c.childGetUserPages(buf)) === ESRCH) s.ex.count(COUNTERS.childEsrch);
+    await s.ctx.unregister(buf);
+  },
+  expected: {
+    legacy: { verdict: "use-after-free", ref: "A4 (O4, reference inference)" },
+    interval: { verdict: "pass", ref: "A4; 99cb252f5e68 (mn_itree_release)" },
+  },
+  exploration: exhaustive(2),
+};
+
+// ---------------------------------------------------------------- Christian König's v2 question
+
+const CK_DESCRIPTION =
+  "Christian König, v2 review: what if an invalidation's start has run, then the CS's read_begin, the page " +
+  "walk, the PTE update and the end? A validated BO over pages 0-1; a CS reading page 0 races ";
+
+export const CK1: Scenario = {
+  name: "CK1-start-then-read-begin-munmap",
+  description:
+    `${CK_DESCRIPTION}a munmap of page 0, which holds mmap_sem (write to detach, read after the downgrade, ` +
+    "so the CS's hmm_range_fault can run inside the bracket). Jason's answer: read_begin sleeps if the " +
+    "notifier's callback already ran (its seq is the odd current one); if it has not, read_retry under " +
+    "notifier_lock sees the callback's set_seq, or the callback waits on notifier_lock and then on the " +
+    "job's fence before the PTE goes. 5.4 has no such answer: the end re-validates the range (O1).",
+  run: thenExit(async (s) => {
+    const buf = await mustRegister(s, BASE, 2 * P);
+    await mustPopulate(s, buf);
+    await both(
+      s,
+      ["cs", async () => void (await s.ctx.access(buf, pageAddr(0), false))],
+      ["munmap", async () => void (await munmap(s.mm, BASE, P))],
+    );
+    await s.ctx.unregister(buf);
+  }),
+  expected: {
+    legacy: { verdict: "use-after-free", ref: "O1", note: O1_MUNMAP_NOTE },
+    interval: { verdict: "pass", ref: "v2 review (Christian König, Jason Gunthorpe); core.md 1.8, 1.9" },
+  },
+  exploration: exhaustive(2),
+};
+
+export const CK2: Scenario = {
+  name: "CK2-start-then-read-begin-migration",
+  description:
+    `${CK_DESCRIPTION}a migration of page 0, which takes no mmap_sem at all (try_to_unmap_one under the ` +
+    "anon_vma lock), so nothing but the notifier orders the CS's walk against the PTE update.",
+  run: thenExit(async (s) => {
+    const buf = await mustRegister(s, BASE, 2 * P);
+    await mustPopulate(s, buf);
+    await both(
+      s,
+      ["cs", async () => void (await s.ctx.access(buf, pageAddr(0), false))],
+      ["migrate", async () => void (await migratePage(s.mm, pageAddr(0)))],
+    );
+    await s.ctx.unregister(buf);
+  }),
+  expected: {
+    legacy: { verdict: "use-after-free", ref: O1_REF },
+    interval: { verdict: "pass", ref: "v2 review (Christian König, Jason Gunthorpe); core.md 1.8, 1.9" },
+  },
+  exploration: exhaustive(2),
+};
+
+// ---------------------------------------------------------------- KFD
+
+/** Long enough for the restore worker (1 ms delay) to have run, with the model's zero-time work. */
+const RESTORE_SETTLE_TICKS = 5;
+
+export const K1: Scenario = {
+  name: "K1-kfd-eviction-stops-queues",
+  description:
+    "A KFD userptr allocation over pages 0-1 is mapped and the user queues run; a migration of page 0 " +
+    "races a queue dispatch reading page 0. The HSA callback evicts: mem->invalid++, evicted_bos 0 -> 1, " +
+    "kgd2kfd_quiesce_mm stops the queues before the callback returns, and the restore worker (1 ms later) " +
+    "re-gets the pages, re-validates, rewrites the PTEs and resumes the queues; a dispatch afterwards reads " +
+    "the migrated page.",
+  run: thenExit(async (s) => {
+    const c = amd(s);
+    const buf = await mustRegisterKfd(s, BASE, 2 * P);
+    await both(
+      s,
+      ["migrate", async () => void (await migratePage(s.mm, pageAddr(0)))],
+      ["queue", async () => void (await c.queueAccess(pageAddr(0), false))],
+    );
+    await s.ex.sleep(RESTORE_SETTLE_TICKS);
+    await c.queueAccess(pageAddr(0), false);
+    await c.freeKfd(buf);
+  }),
+  expected: {
+    legacy: { verdict: "pass", ref: "1.3 (HSA)" },
+    interval: { verdict: "pass", ref: "1.6 (amdgpu_mn_invalidate_hsa)" },
+  },
+  exploration: exhaustive(2),
+};
+
+export const K2: Scenario = {
+  name: "K2-kfd-restore-races-new-invalidation",
+  description:
+    "A KFD allocation over pages 0-1 is evicted by a migration of page 0; 1 ms later the restore worker runs " +
+    "while a migration of page 1 starts. update_invalid_user_pages re-gets the pages with _done unlocked and " +
+    "ignored; the cmpxchg on mem->invalid and then on evicted_bos must catch the new eviction, so the queues " +
+    "are resumed only on pages no invalidation has touched since they were read.",
+  run: thenExit(async (s) => {
+    const c = amd(s);
+    const buf = await mustRegisterKfd(s, BASE, 2 * P);
+    await migratePage(s.mm, pageAddr(0));
+    await both(
+      s,
+      [
+        "migrate",
+        async () => {
+          await s.ex.sleep(1);
+          await migratePage(s.mm, pageAddr(1));
+        },
+      ],
+      [
+        "queue",
+        async () => {
+          await s.ex.sleep(RESTORE_SETTLE_TICKS);
+          await c.queueAccess(pageAddr(1), false);
+        },
+      ],
+    );
+    await c.freeKfd(buf);
+  }),
+  expected: {
+    legacy: { verdict: "pass", ref: "1.4 (restore worker)" },
+    interval: { verdict: "pass", ref: "1.4, 1.6" },
+  },
+  exploration: exhaustive(2),
+};
+
+export const K3: Scenario = {
+  name: "K3-kfd-queue-runs-on-evicted-pages",
+  description:
+    "Two KFD allocations, A over page 0 and B over page 1, mapped with the queues running; migrations of " +
+    "page 0 and of page 1 start at once while a queue dispatch reads page 1. Only the eviction that takes " +
+    "evicted_bos from 0 to 1 calls kgd2kfd_quiesce_mm; the other returns at once. In 5.4 both callbacks hold " +
+    "amn->lock for read, so B's callback can return — and B's PTE change happen — while A's callback is " +
+    "still stopping the queues, and the dispatch reads a page the CPU no longer maps. In 5.5 both callbacks " +
+    "take notifier_lock, so B's eviction waits for A's whole callback, quiesce included.",
+  run: thenExit(async (s) => {
+    const c = amd(s);
+    const a = await mustRegisterKfd(s, BASE, P);
+    const b = await mustRegisterKfd(s, pageAddr(1), P);
+    const t0 = s.ex.spawn("migrate A", async () => void (await migratePage(s.mm, pageAddr(0))));
+    await both(
+      s,
+      ["migrate B", async () => void (await migratePage(s.mm, pageAddr(1)))],
+      ["queue", async () => void (await c.queueAccess(pageAddr(1), false))],
+    );
+    await t0.join();
+    await c.freeKfd(a);
+    await c.freeKfd(b);
+  }),
+  expected: {
+    legacy: {
+      verdict: "stale-access",
+      ref: "1.3 (HSA), 1.5; finding (inference from the 5.4 code)",
+      note:
+        "Flagged: not in the reference. amdgpu_amdkfd_evict_userptr quiesces only on the 0 -> 1 transition " +
+        "of evicted_bos and does not wait for it otherwise; amdgpu_mn_sync_pagetables_hsa takes amn->lock " +
+        "for read, so two invalidations of different KFD BOs run their callbacks concurrently, and the " +
+        "second returns before the first one's kgd2kfd_quiesce_mm has preempted the queues.",
+    },
+    interval: { verdict: "pass", ref: "1.6 (notifier_lock around the eviction)" },
+  },
+  exploration: exhaustive(2),
+};
+
+// ---------------------------------------------------------------- O5
+
+export const O5a: Scenario = {
+  name: "O5a-validate-binds-invalidated-pages",
+  description:
+    "GEM_USERPTR VALIDATE of a BO over pages 0-1 races a migration of page 0, then a CS reads page 0. " +
+    "VALIDATE binds what get_user_pages returned and calls _done without notifier_lock (5.5) or amn->lock " +
+    "(5.4), ignoring its result (O5): the GART may hold the old page. Nothing reads the GART but a job, and " +
+    "every CS re-gets the pages and rebinds the BO when they differ, so the stale binding is never used.",
+  run: thenExit(async (s) => {
+    const buf = await mustRegister(s, BASE, 2 * P);
+    await both(
+      s,
+      ["validate", async () => void (await s.ctx.populate(buf, buf.start, buf.end, true))],
+      ["migrate", async () => void (await migratePage(s.mm, pageAddr(0)))],
+    );
+    await s.ctx.access(buf, pageAddr(1), false);
+    await s.ctx.unregister(buf);
+  }),
+  expected: {
+    legacy: {
+      verdict: "pass",
+      ref: "O5 (Jason, v2 14/15 review)",
+      note: "Reasoned: the stale binding is real but unread; the CS that follows re-gets pages (A1 is the CS's own hazard).",
+    },
+    interval: {
+      verdict: "pass",
+      ref: "O5 (FIXME kept in 5.5)",
+      note: "Reasoned: as in 5.4; the CS's read_retry under notifier_lock gates the job.",
+    },
+  },
+  exploration: exhaustive(2),
+};
+
+export const O5b: Scenario = {
+  name: "O5b-kfd-init-user-pages-unlocked-done",
+  description:
+    "A KFD userptr allocation over pages 0-1 (init_user_pages: get pages, validate, _done unlocked and " +
+    "ignored; then map_memory_to_gpu) races a migration of page 0; afterwards, once the restore worker has " +
+    "had its chance, a queue dispatch reads page 0. The pages bound may be invalidated ones (O5); the " +
+    "eviction's mem->invalid keeps map_memory_to_gpu from writing PTEs and the queues stopped until the " +
+    "restore worker has re-acquired them — 'only until the eviction counter forces a retry'.",
+  run: thenExit(async (s) => {
+    const c = amd(s);
+    let buf: KfdBuffer | null = null;
+    await both(
+      s,
+      ["kfd alloc", async () => void (buf = await mustRegisterKfd(s, BASE, 2 * P))],
+      ["migrate", async () => void (await migratePage(s.mm, pageAddr(0)))],
+    );
+    await s.ex.sleep(RESTORE_SETTLE_TICKS);
+    await c.queueAccess(pageAddr(0), false);
+    if (buf !== null) await c.freeKfd(buf);
+  }),
+  expected: {
+    legacy: { verdict: "pass", ref: "O5 (Jason, v2 14/15 review)" },
+    interval: { verdict: "pass", ref: "O5 (FIXME kept in 5.5)" },
+  },
+  exploration: exhaustive(2),
+};
+
+export const referenceScenarios: Scenario[] = [A1, A2, A3, A4, CK1, CK2, K1, K2, K3, O5a, O5b];
+
+// ---------------------------------------------------------------- conformance
+
+const pass = (ref: string, note?: string): Expectation =>
+  note === undefined ? { verdict: "pass", ref } : { verdict: "pass", ref, note };
+
+export const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> = {
+  "populate-vs-munmap": {
+    legacy: { verdict: "use-after-free", ref: "O1", note: O1_MUNMAP_NOTE },
+    interval: pass("CK1"),
+  },
+  "register-during-invalidation": {
+    legacy: { verdict: "use-after-free", ref: O1_REF },
+    interval: pass("core.md 1.6, 6.4 item 17"),
+  },
+  "invalidate-between-lookup-and-program": {
+    legacy: { verdict: "use-after-free", ref: O1_REF },
+    interval: pass("A1"),
+  },
+  "unregister-during-invalidation": {
+    legacy: pass(
+      "1.2",
+      "Reasoned: unregister takes mn_lock and amn->lock (write), so it waits for a running sync callback (amn->lock read); the BO is destroyed only once idle.",
+    ),
+    interval: pass(
+      "core.md 1.7",
+      "Reasoned: mmu_interval_notifier_remove waits for the exclusion period; the BO is destroyed once idle.",
+    ),
+  },
+  "oom-reaper-nonblocking": {
+    legacy: pass(
+      "1.3",
+      "Reasoned: the sync callback returns -EAGAIN for a non-blockable range as soon as a node overlaps; hmm undoes its count, the reaper skips the VMA; nothing is freed under the GPU.",
+    ),
+    interval: pass(
+      "1.6",
+      "Reasoned: both callbacks return false for a non-blockable range; the core undoes its count (core.md 1.4) and the reaper skips the VMA.",
+    ),
+  },
+  "exit-during-populate": {
+    legacy: pass(
+      "A4 (O4)",
+      "Reasoned: populate and access are ioctls of a thread of the process, which holds the mm while it is " +
+        "inside one (context.ts), so exit_mmap runs before or after them; access waits for its job inside " +
+        "the same thread. A job still in flight at exit is A4.",
+    ),
+    interval: pass("A4"),
+  },
+  "nested-invalidation-during-register": {
+    legacy: pass("O1", "Reasoned: filled in from the model (see the report)."),
+    interval: pass("core.md 1.6"),
+  },
+  "mprotect-readonly-then-device-write": {
+    legacy: pass(
+      "1.3",
+      "Reasoned: the callback waits for the write job's fence before the PTE is write-protected; a later job comes through a CS that re-gets the pages read-only... ",
+    ),
+    interval: pass("1.6"),
+  },
+  "fork-cow-then-device-write": {
+    legacy: pass("1.3"),
+    interval: pass("1.6"),
+  },
+  "two-registrations-one-invalidation": {
+    legacy: pass("1.3"),
+    interval: pass("1.6"),
+  },
+  "partial-munmap": {
+    legacy: pass("1.3"),
+    interval: pass("1.6"),
+  },
+};
+
+export const conformanceScenarios: Scenario[] = conformance(CONFORMANCE_EXPECTED).map((c) => ({
+  ...c,
+  run: thenExit(c.run),
+}));
+
+export const scenarios: Scenario[] = [...referenceScenarios, ...conformanceScenarios];
+
+export { EAGAIN, exitTask };
