@@ -32,7 +32,10 @@ function findingOf(d: DriverSummary | undefined, r: ResultRecord): Finding | nul
   return e?.finding ?? null;
 }
 
-/** The entries, in work-list order: recorded findings, then anything a 5.5 run reached unexpectedly. */
+/**
+ * The entries, in work-list order: each recorded finding (with every kind its run reached), and
+ * every 5.5 verdict that is not the expected one.
+ */
 export function findingEntries(input: ReportInput): FindingEntry[] {
   const out: FindingEntry[] = [];
   for (const r of input.results) {
@@ -42,14 +45,30 @@ export function findingEntries(input: ReportInput): FindingEntry[] {
       r,
     );
     const vs = violationsOf(r);
-    if (finding !== null && vs.length === 0) out.push({ record: r, kind: "pass", finding });
-    for (const v of vs) {
-      const expected = v.kind === r.expected && r.expected !== "pass";
-      if (finding !== null || !expected)
-        out.push({ record: r, kind: v.kind, finding: expected ? finding : null });
+    if (finding !== null) {
+      if (vs.length === 0) out.push({ record: r, kind: "pass", finding });
+      for (const v of vs)
+        out.push({ record: r, kind: v.kind, finding: v.kind === r.expected ? finding : null });
+    } else if (!r.asExpected && r.verdict !== "pass") {
+      out.push({ record: r, kind: r.verdict, finding: null });
     }
   }
   return out;
+}
+
+/**
+ * 5.5 runs whose verdict is the documented one but whose exploration went on to reach another
+ * kind (V8's lockdep report, then the hang it predicts): not findings, but listed for review.
+ */
+export function alsoReached(input: ReportInput): { record: ResultRecord; kind: string }[] {
+  const listed = new Set(findingEntries(input).map((e) => e.record));
+  return input.results
+    .filter((r) => isNewModel(r.variant) && !listed.has(r) && r.asExpected)
+    .flatMap((r) =>
+      violationsOf(r)
+        .slice(1)
+        .map((v) => ({ record: r, kind: v.kind })),
+    );
 }
 
 function entry(e: FindingEntry, docs?: DocsIndex): string {
@@ -74,7 +93,7 @@ function entry(e: FindingEntry, docs?: DocsIndex): string {
       `${UNEXPECTED} Unexplained: no finding is recorded for this. ` +
         (v !== undefined && r.verdict === v.kind
           ? `The expected verdict is ${r.expected ?? "not stated"}.`
-          : `The run's verdict is ${r.verdict}; the exploration went on and reached this too.`) +
+          : `The run's verdict is ${r.verdict}, the finding above; the exploration went on and reached this too.`) +
         " Read the race below, and record what the kernel lines say in the scenario's expectation.",
     );
   }
@@ -101,8 +120,9 @@ export function findingsPage(input: ReportInput): string {
     "A finding is a violation a 5.5 (`interval`) model reaches although the series that merged it meant the " +
       "kernel not to have it. Each is kept, not tuned away: the scenario's expectation records it, with the " +
       "kernel lines (file, function, version) that cause it and what later kernels changed there, as far as " +
-      "the record says. A 5.5 run that reaches a violation no expectation records is listed too, marked " +
-      `${UNEXPECTED} unexplained. Each entry ends with the command that replays its counterexample.`,
+      "the record says. A 5.5 verdict no expectation foresees is listed too, marked " +
+      `${UNEXPECTED} unexplained, and so is any other kind a finding's exploration reached. Each entry ends ` +
+      "with the command that replays its counterexample.",
     entries.length === 0
       ? "No 5.5 model shows a violation the merged kernel was meant not to have."
       : entries
@@ -112,7 +132,27 @@ export function findingsPage(input: ReportInput): string {
           )
           .join("\n"),
     ...entries.map((e) => entry(e, input.docs)),
+    alsoSection(input),
   ]);
+}
+
+function alsoSection(input: ReportInput): string {
+  const also = alsoReached(input);
+  if (also.length === 0) return "";
+  return [
+    "## Also reached by 5.5 runs with their documented verdict",
+    "Not findings: each run's verdict is the one its reference documents for 5.5, and the exploration, going " +
+      "on, reached another kind too — often the hang a lockdep report predicts. Listed so that nothing a 5.5 " +
+      "model does is left unread.",
+    also
+      .map(
+        ({ record: r, kind }) =>
+          `- ${r.driver}: ${r.scenario} on ${r.variant}: ${r.verdict}, then ` +
+          `[${kind}](${counterexampleLink(r, true, kind)})` +
+          (r.expectedRef === null ? "" : ` (reference: ${linkRef(r.expectedRef, r.driver, input.docs)})`),
+      )
+      .join("\n"),
+  ].join("\n\n");
 }
 
 function anchorOf(e: FindingEntry): string {

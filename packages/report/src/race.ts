@@ -17,7 +17,8 @@
  *      counting their steps before the window too. In the window a step stays when it is on a
  *      shared object, when it blocks, when it is a thread's outermost call (the entry point
  *      the reader follows), when it names a value (an address, a pfn) the violation names, or
- *      when it is the violation itself; before the window, a racing thread's steps on shared
+ *      when it is the violation itself — but not a return (its call says it) nor a spinlock
+ *      taken or released without anyone waiting (what it protects stays); before the window, a racing thread's steps on shared
  *      objects stay (a lock taken early and contended later). The racing threads are those
  *      with a step on a shared object, a block, or the violation, in the window.
  */
@@ -50,6 +51,7 @@ export interface RaceSlice {
 }
 
 const HEX = /0x[0-9a-f]+/g;
+const SPINLOCK = /^(raw_)?spin_(un)?lock|^spin_trylock/;
 
 function segments(steps: readonly Step[], from: number): { thread: number; start: number }[] {
   const out: { thread: number; start: number }[] = [];
@@ -110,7 +112,11 @@ export function raceSlice(trace: readonly TraceEvent[], opts: { message?: string
   );
   const keepInWindow = (s: Step): boolean => {
     if (!racing.has(s.thread)) return false;
-    if (s.kind === "fail" || s.kind === "block" || onShared(s)) return true;
+    if (s.kind === "fail" || s.kind === "block") return true;
+    // A return repeats its call; a spinlock that did not make anyone wait is a few
+    // instructions around what it protects, and what it protects stays.
+    if (s.kind === "ret" || (s.kind === "op" && SPINLOCK.test(s.op))) return false;
+    if (onShared(s)) return true;
     if (s.kind === "call" && s.depth === 0) return true;
     if (s.kind === "op" || s.kind === "note") return (s.text.match(HEX) ?? []).some((h) => named.has(h));
     return false;

@@ -9,7 +9,8 @@ import { describe, expect, it } from "vitest";
 import { docsAnchors } from "../src/index.ts";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
-const reports = join(root, "reports");
+// MNLAB_REPORTS=/tmp/reports-check checks a fresh `mnlab report --out` instead of the committed pages.
+const reports = process.env.MNLAB_REPORTS ?? join(root, "reports");
 const pages = readdirSync(reports).filter((f) => f.endsWith(".md"));
 const KERNEL = "https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git/commit/?id=";
 
@@ -43,12 +44,19 @@ describe("committed reports", () => {
           continue;
         }
         const [file, anchor] = target.split("#") as [string, string | undefined];
-        const path = file === "" ? join(reports, p) : normalize(join(dirname(join(reports, p)), file));
-        if (!path.startsWith(root) || !existsSync(path)) {
+        // Resolve as the pages will sit, under <root>/reports; a page of the set checked is read from there.
+        const home = join(root, "reports");
+        const at = file === "" ? join(home, p) : normalize(join(dirname(join(home, p)), file));
+        const path = at.startsWith(`${home}/`) ? join(reports, at.slice(home.length + 1)) : at;
+        if (!at.startsWith(root) || !existsSync(path)) {
           bad.push(`${p}: ${target} does not exist`);
           continue;
         }
-        if (anchor !== undefined && path.endsWith(".md") && !docsAnchors(readFileSync(path, "utf8")).includes(anchor))
+        if (
+          anchor !== undefined &&
+          path.endsWith(".md") &&
+          !docsAnchors(readFileSync(path, "utf8")).includes(anchor)
+        )
           bad.push(`${p}: ${target} has no such anchor`);
       }
     }

@@ -162,7 +162,7 @@ const base = {
   trace: null,
   threads: null,
   firstFailureAt: null,
-  violations: [],
+  violations: [] as ResultRecord["violations"],
 } as const;
 
 export const RECORDS: ResultRecord[] = [

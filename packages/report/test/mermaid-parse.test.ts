@@ -32,13 +32,22 @@ async function parseAll(source: string, diagrams: string[]): Promise<string[]> {
     try {
       await mermaid.parse(d);
     } catch (e) {
-      errors.push(`${source}, diagram ${i + 1}: ${String((e as Error).message).split("\n").slice(0, 3).join(" ")}`);
+      errors.push(
+        `${source}, diagram ${i + 1}: ${String((e as Error).message)
+          .split("\n")
+          .slice(0, 3)
+          .join(" ")}`,
+      );
     }
   }
   return errors;
 }
 
-const reports = new URL("../../../reports/", import.meta.url);
+// MNLAB_REPORTS=/tmp/reports-check checks a fresh `mnlab report --out` instead of the committed pages.
+const reports =
+  process.env.MNLAB_REPORTS === undefined
+    ? new URL("../../../reports/", import.meta.url)
+    : new URL(`file://${process.env.MNLAB_REPORTS.replace(/\/?$/, "/")}`);
 
 describe("Mermaid diagrams parse", () => {
   it("rejects a broken diagram (the check can fail)", async () => {
