@@ -16,6 +16,7 @@ import {
   cpuAccess,
   type Expectation,
   type ExplorationSpec,
+  exitTask,
   type Finding,
   fork,
   isBuffer,
@@ -195,7 +196,7 @@ export const referenceScenarios: Scenario[] = [
     expected: {
       legacy: {
         verdict: "pass",
-        ref: `${REF} row H4, 2.4 item 1`,
+        ref: "reference rdma-xen-drivers.md 2.5 row H4, 2.4 item 1",
         note: "the refusal is a failed setup, not an unsafe one: the first TID_UPDATE returns -EFAULT (hfi1_mmu_rb_insert finds the invalidated node), PSM frees the old TID and its second try succeeds; the tests assert the refusal and the retry",
       },
       interval: {
@@ -269,6 +270,49 @@ export const referenceScenarios: Scenario[] = [
     },
   },
   {
+    name: "fork-child-after-parent-exit",
+    description:
+      "The process opens the hfi1 file, forks and exits before it ever called TID_UPDATE; the child, " +
+      "holding the file, registers a buffer of its own and the NIC receives into it. 5.4 registered " +
+      "its handler's notifier on fd->mm at open; 5.5 registers fd->mm for interval notifiers at the " +
+      "first insert, which now comes after that mm's last user is gone.",
+    exploration: EXHAUSTIVE,
+    async run(s) {
+      const child = await fork(s.mm, "child");
+      await exitTask(s.mm);
+      const { psm } = hfiOf(s);
+      const buf = (await mustRegister(s, BASE, 2 * P)) as Hfi1Buffer;
+      await both(
+        s,
+        ["child", async () => void (await psm.update(buf, child, BASE, 2 * P))],
+        ["nic", async () => void (await s.ctx.access(buf, pageAddr(0), true))],
+      );
+      await s.ctx.unregister(buf);
+    },
+    expected: {
+      legacy: {
+        verdict: "pass",
+        ref: "reference rdma-xen-drivers.md 2.1 (registration at init)",
+        note: "the handler was registered at open, so the child's TID_UPDATE registers nothing; its pages stay mapped in the child, so the entry is valid (the child's later munmap would not be seen: fork-child-uses-parent-fd)",
+      },
+      interval: {
+        verdict: "kernel-bug",
+        ref: "(inference from the code; not in the reference) 3889551db212 + 99cb252f5e68",
+        note: "FINDING: mmu_interval_notifier_insert() finds fd->mm without has_itree and calls mmu_notifier_register(NULL, fd->mm), whose __mmu_notifier_register() does BUG_ON(atomic_read(&mm->mm_users) <= 0): fd->mm is held only by the file's mmgrab",
+        finding: {
+          explanation:
+            "The conversion moved hfi1's notifier registration from file open (hfi1_mmu_rb_register at init, while the opener's mm is alive) to the first TID's insert, which registers fd->mm lazily. fd->mm is pinned only by mmgrab (mm_count), so a TID_UPDATE made by a task of another mm after fd->mm's last user exited reaches __mmu_notifier_register's BUG_ON on mm_users. 5.4 could not get there: the handler was registered at open.",
+          lines: [
+            "drivers/infiniband/hw/hfi1/user_exp_rcv.c: set_rcvarray_entry(): mmu_interval_notifier_insert(&node->notifier, fd->mm, ...) @5.5",
+            "mm/mmu_notifier.c: mmu_interval_notifier_insert() -> mmu_notifier_register(NULL, mm) -> __mmu_notifier_register(): BUG_ON(atomic_read(&mm->mm_users) <= 0) @5.5",
+          ],
+          later:
+            "Not in the record. Recalled, unchecked: 'IB/hfi1: Ensure correct mm is used at all times' (5.10, CVE-2020-27835) refuses callers whose mm is not fd->mm, which closes this path too.",
+        },
+      },
+    },
+  },
+  {
     name: "psm-slow-to-free",
     description:
       "A TID covers pages 0-3; the process munmaps them and maps fresh memory at the same VA, while the " +
@@ -304,12 +348,12 @@ export const referenceScenarios: Scenario[] = [
     expected: {
       legacy: {
         verdict: "pass",
-        ref: `${REF} 2.1 (invalidate flow)`,
+        ref: "reference rdma-xen-drivers.md 2.1 (invalidate flow)",
         note: "the HW entry and the pins wait for PSM; the oracle allows the entry while the TID is queued",
       },
       interval: {
         verdict: "pass",
-        ref: `${REF} 2.2`,
+        ref: "reference rdma-xen-drivers.md 2.2",
         note: "the same: 5.5 changed who calls tid_rb_invalidate, not what it does",
       },
     },
@@ -336,7 +380,7 @@ export const referenceScenarios: Scenario[] = [
     expected: {
       legacy: {
         verdict: "pass",
-        ref: `${REF} 2.1 (lock order)`,
+        ref: "reference rdma-xen-drivers.md 2.1 (lock order)",
         note: "freed is read and written under the handler lock",
       },
       interval: {
@@ -413,14 +457,14 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
   "exit-during-populate": {
     legacy: {
       verdict: "stale-access",
-      ref: `${REF} 2.1 ("there is no release"), 2.2 ("Process exit now reaches tid_rb_invalidate through the RELEASE event")`,
+      ref: 'reference rdma-xen-drivers.md 2.1 ("there is no release"), 2.2 ("Process exit now reaches tid_rb_invalidate through the RELEASE event")',
       note: "the handler registers no ->release: exit_mmap unhooks it and its UNMAP reaches no callback, so TIDs programmed before exit keep pages the dead mm no longer maps, unqueued, until the file is closed (also reachable through the setup race)",
     },
     interval: {
       verdict: "stale-access",
       ref: FIXME,
       finding: SETUP_RACE,
-      note: "a TID programmed before exit is queued by the RELEASE pass; the violation is the FIXME race: exit_mmap between the pin and the insert, which still succeeds (5.5 tests mm_count, which fd->mm's mmgrab holds). (inference) In the kernel the process's own TID_UPDATE holds mm_users, so exit cannot run inside it; a task of another mm using the file (see fork-child-uses-parent-fd) can",
+      note: "a TID programmed before exit is queued by the RELEASE pass; the violation is the FIXME race: exit_mmap between the pin and the insert, which still succeeds (5.5 tests mm_count, which fd->mm's mmgrab holds). (inference) In the kernel the process's own TID_UPDATE holds mm_users, so exit cannot run inside it; a task of another mm using the file (see fork-child-uses-parent-fd) can. The exploration also reaches kernel-bug (the mm's first interval insert registers it after exit: __mmu_notifier_register's BUG_ON(mm_users <= 0), see fork-child-after-parent-exit) and core-invariant (the registration lands between exit_mmap's UNMAP start and end, so the end drops a count its start never raised), from the same interleaving",
     },
   },
   "nested-invalidation-during-register": both54and55(
@@ -432,13 +476,13 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
   ),
   "mprotect-readonly-then-device-write": both54and55(
     "write-after-protect",
-    `${REF} 2.1 (the HW entry and the pins stay until TID_FREE); not a reference row`,
+    "reference rdma-xen-drivers.md 2.1 (the HW entry and the pins stay until TID_FREE); not a reference row",
     "tid_rb_invalidate queues the TID but leaves the RcvArray entry writable: the NIC may write into the page the CPU made read-only until PSM frees it (the reference's exemption covers unmapped pages only)",
     "unchanged by the conversion: the callback queues, the entry stays writable",
   ),
   "fork-cow-then-device-write": both54and55(
     "write-after-protect",
-    `${REF} 2.1; not a reference row`,
+    "reference rdma-xen-drivers.md 2.1; not a reference row",
     "fork's PROTECTION_PAGE invalidation queues the TID, but the pinned page stays writable to the NIC while the parent and child share it read-only (the GUP-vs-fork hazard of long-term pins before early COW of pinned pages, 5.9+, recalled, not in the record)",
     "unchanged by the conversion",
   ),
@@ -451,7 +495,7 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
   "partial-munmap": {
     legacy: {
       verdict: "pass",
-      ref: `${REF} row H4, 2.4 item 1`,
+      ref: "reference rdma-xen-drivers.md 2.5 row H4, 2.4 item 1",
       note: "the refusal protects 5.4 here: the second TID_UPDATE overlaps the cached TIDs and is refused (-EFAULT) until PSM has freed the invalidated one, and by then GUP stops at the hole",
     },
     interval: {

@@ -72,6 +72,22 @@ describe.each(variants)("hfi1 $info.id", (v) => {
     expect(seen).toEqual([0, EBADF, -22, 2]);
   });
 
+  it("TID_FREE refuses a tidinfo with both CTRL bits or an index past expected_count (-EINVAL)", async () => {
+    const seen: number[] = [];
+    const r = await once(v, async (s) => {
+      const { hfi } = hfi1Of(s.k);
+      const buf = (await s.ctx.register(BASE, 2 * P, { write: true })) as Hfi1Buffer;
+      await s.ctx.populate(buf, BASE, BASE + 2 * P, true);
+      const t = buf.tids[0]!.tidinfo;
+      seen.push(await hfi.tidFree([(t & ~(0x3 << 20)) | (0x3 << 20)]));
+      seen.push(await hfi.tidFree([t | (0x3ff << 22)]));
+      seen.push(hfi.fd.tidNPinned);
+      await s.ctx.unregister(buf);
+    });
+    expect(r.verdict, r.message ?? "").toBe("pass");
+    expect(seen).toEqual([-22, -22, 2]);
+  });
+
   it("TID_UPDATE refuses an unaligned address and a buffer larger than expected_count pages (-EINVAL)", async () => {
     const seen: number[] = [];
     const r = await once(
