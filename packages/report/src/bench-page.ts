@@ -34,6 +34,98 @@ const Y_LABELS: Record<string, string> = {
 };
 const SERIES_KEYS = ["impl", "implementation", "variant", "structure", "series"];
 
+/**
+ * What each bench program measures (bench/*.ts), keyed by its table's first path element: a
+ * figure is read with this next to it. A program not listed gets the generic description.
+ */
+const DESCRIPTIONS: Record<string, string> = {
+  invalidateRatios:
+    "The bench programs' own summary of `invalidate`: for each size, the 5.4 implementation's p50 divided by " +
+    "the 5.5 one's (`p50Ratio`). Above 1, 5.5 is faster.",
+  invalidate:
+    "One `invalidate_range_start`/`_end` pair over a one-page range, in an mm holding **n** registered buffers " +
+    "(one page each, disjoint): **n is the number of registrations**, and one of them is hit. `interval` is the " +
+    "5.5 core (its tree finds the hit in log n); `hmm54` is 5.4's `hmm_mirror` (every start and end walks all n " +
+    "ranges); `<driver>:<variant>` registers the n buffers through that driver's model. Times are nanoseconds " +
+    "per start/end pair (mitata's p50, p75, p99, mean, min, max over `samples` iterations).",
+  populate:
+    "One populate of 16 present pages with no contention. `interval` and `hmm54` time the bare sequences (5.5: " +
+    "`read_begin`, `hmm_range_fault`, lock, `read_retry`; 5.4: `hmm_range_register`, `wait_until_valid`, " +
+    "`hmm_range_fault`, lock, `hmm_range_valid`, unregister); `<driver>:<variant>` is that driver's whole " +
+    "fault path through its model, device programming included. Nanoseconds per populate.",
+  traffic:
+    "Fault latency under invalidation traffic, in **virtual ticks** (deterministic, not wall clock): a fault " +
+    "starts at tick 10 while `invalidations` invalidations run in the same mm, 50 ticks apart, each held open 100 " +
+    "ticks; `unrelated` ones cover another range, `overlapping` ones the fault's own. 5.4 waits for every " +
+    "invalidation in the mm (the global gate), 5.5 only for those that hit its notifier.",
+  explorer:
+    "The explorer's own cost on one conformance race (populate-vs-munmap), each variant in its own process, next " +
+    "to the floor of resolving as many promises one at a time as the exploration takes steps: `timesFloor` is " +
+    "how many times the floor the model and its oracles cost.",
+  sim:
+    "The simulation runtime's scheduling throughput on a no-op program (3 threads × 50 scheduling points), " +
+    "against the same promise floor; `timesFloor` is the ratio (target: within 4×).",
+};
+
+/** 5.4 → 5.5 pairs among a table's implementations: `hmm54`/`interval`, `<x>:legacy`/`<x>:interval`. */
+function pairs(impls: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  if (impls.includes("hmm54") && impls.includes("interval")) out.push(["hmm54", "interval"]);
+  for (const i of impls) {
+    const m = /^(.*):legacy$/.exec(i);
+    if (m !== null && impls.includes(`${m[1]}:interval`)) out.push([i, `${m[1]}:interval`]);
+  }
+  return out;
+}
+
+interface RatioRow {
+  program: string;
+  old: string;
+  new: string;
+  size: string;
+  sizeValue: number | null;
+  oldP50: number;
+  newP50: number;
+}
+
+/** For every table with 5.4/5.5 pairs and a p50: the old over the new, per size. */
+function ratios(tables: BenchTable[]): RatioRow[] {
+  const out: RatioRow[] = [];
+  for (const t of tables) {
+    const cols = [...new Set(t.rows.flatMap((r) => Object.keys(r)))];
+    const s = columnOf(cols, SERIES_KEYS);
+    const y = columnOf(cols, ["p50", "p50Ns", "median"]);
+    if (s === undefined || y === undefined) continue;
+    const x = columnOf(cols, SIZE_KEYS);
+    const impls = [...new Set(t.rows.map((r) => String(r[s])))];
+    for (const [o, n] of pairs(impls)) {
+      for (const a of t.rows.filter((r) => r[s] === o)) {
+        const b = t.rows.find((r) => r[s] === n && (x === undefined || r[x] === a[x]));
+        if (b === undefined || typeof a[y] !== "number" || typeof b[y] !== "number" || b[y] === 0) continue;
+        const sv = x === undefined ? null : a[x];
+        out.push({
+          program: t.title,
+          old: o,
+          new: n,
+          size: x === undefined || sv === undefined || sv === null ? "—" : `${x} = ${fmt(sv)}`,
+          sizeValue: typeof sv === "number" ? sv : null,
+          oldP50: a[y] as number,
+          newP50: b[y] as number,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function describe(title: string): string {
+  const key = title.split(" › ")[0]!;
+  return (
+    DESCRIPTIONS[key] ??
+    "Figures as the bench program wrote them; mitata's statistics are nanoseconds per iteration."
+  );
+}
+
 function isScalar(x: Json | undefined): x is string | number | boolean | null {
   return x === null || typeof x !== "object";
 }
@@ -144,13 +236,16 @@ export function benchPage(bench: unknown): { markdown: string; plots: Map<string
     "# Benchmarks",
     "[← index](README.md)",
     "Wall-clock figures from `reports/data/bench.json`, written by the bench programs (`npm run bench`). " +
-      "Unlike every other page they depend on the machine; the circumstances are listed first. " +
-      "mitata's statistics (p50, p75, p99, avg, min, max) are nanoseconds per iteration.",
+      "Unlike every other page they depend on the machine (the circumstances follow the comparison). The page leads " +
+      "with the comparison — how many times longer 5.4 takes than 5.5 — and then gives each benchmark's own " +
+      "figures, with what they measure. mitata's statistics (p50, p75, p99, avg, min, max) are nanoseconds per " +
+      "iteration; `samples` is how many iterations mitata timed.",
   ];
   if (!isRecord(doc) && !Array.isArray(doc)) {
     blocks.push("`bench.json` holds no measurements.");
     return { markdown: page(blocks), plots };
   }
+  let circumstances: string[] = [];
   if (isRecord(doc)) {
     const meta: string[] = [];
     for (const [k, v] of Object.entries(doc)) {
@@ -158,23 +253,65 @@ export function benchPage(bench: unknown): { markdown: string; plots: Map<string
       else if (isRecord(v) && Object.values(v).every(isScalar))
         for (const [k2, v2] of Object.entries(v)) meta.push(`- **${k}.${k2}**: ${fmt(v2 as never)}`);
     }
-    if (meta.length > 0) blocks.push(meta.join("\n"));
+    if (meta.length > 0) circumstances = ["## Circumstances", meta.join("\n")];
   }
   const tables: BenchTable[] = [];
   findTables(doc, [], tables);
   if (tables.length === 0) blocks.push("`bench.json` holds no table of measurements yet.");
   const used = new Set<string>();
+  const rs = ratios(tables);
+  if (rs.length > 0) {
+    blocks.push(
+      "## Old vs new",
+      "Each row compares a 5.4 implementation with its 5.5 counterpart in the same benchmark and at the same " +
+        "size: the **ratio is the 5.4 p50 divided by the 5.5 p50** (median wall-clock time per operation). " +
+        "Above 1, 5.5 is faster by that factor; below 1, slower. What each benchmark times, and what its size " +
+        "is, is said under its own heading below.",
+      table(
+        ["benchmark", "5.4", "5.5", "size", "5.4 p50 (ns)", "5.5 p50 (ns)", "ratio 5.4 / 5.5"],
+        rs.map((r) => [
+          r.program,
+          r.old,
+          r.new,
+          r.size,
+          fmt(r.oldP50),
+          fmt(r.newP50),
+          `${sig3(r.oldP50 / r.newP50)}×`,
+        ]),
+        ["l", "l", "l", "l", "r", "r", "r"],
+      ),
+    );
+    const scaled = rs.filter((r) => r.sizeValue !== null);
+    const series: LineSeries[] = [];
+    for (const r of scaled) {
+      const name = `${r.program}: ${r.old} / ${r.new}`;
+      let l = series.find((x) => x.name === name);
+      if (l === undefined) {
+        l = { name, points: [] };
+        series.push(l);
+      }
+      l.points.push({ x: r.sizeValue!, y: r.oldP50 / r.newP50 });
+    }
+    if (series.some((l) => l.points.length > 1)) {
+      const path = "img/bench-ratio.svg";
+      used.add("ratio");
+      plots.set(path, logLogChart("5.4 p50 / 5.5 p50 against size", "size (n)", "ratio (×)", series));
+      blocks.push(`![the ratio of 5.4 to 5.5 p50 against size](${path})`);
+    }
+  }
+  blocks.push(...circumstances);
   for (const t of tables) {
     const cols: string[] = [];
     for (const r of t.rows) for (const k of Object.keys(r)) if (!cols.includes(k)) cols.push(k);
-    blocks.push(`## ${t.title}`);
+    blocks.push(`## ${t.title}`, describe(t.title));
     const sc = scaling(t, cols);
     if (sc !== null) {
       let slug = anchor(t.title).replace(/[^a-z0-9-]/g, "-") || "bench";
       while (used.has(slug)) slug += "-";
       used.add(slug);
       const path = `img/bench-${slug}.svg`;
-      plots.set(path, logLogChart(t.title, sc.x, Y_LABELS[sc.y] ?? sc.y, sc.series));
+      const xLabel = sc.x === "n" && t.title.startsWith("invalidate") ? "n (registrations)" : sc.x;
+      plots.set(path, logLogChart(t.title, xLabel, Y_LABELS[sc.y] ?? sc.y, sc.series));
       blocks.push(`![${t.title}](${path})`);
     }
     blocks.push(

@@ -3,11 +3,31 @@
  * for the scaling figures of reports/data/bench.json. A tree shows as a line that stays
  * nearly flat, a list as one that climbs with the size.
  */
-import { c, esc, line, PALETTE, rect, svgDocument, text } from "./svg.ts";
+import { c, esc, line, PALETTE, svgDocument, text } from "./svg.ts";
 
 export interface LineSeries {
   name: string;
   points: { x: number; y: number }[];
+}
+
+/**
+ * Lines that lie on top of each other (two implementations of the same tree) stay apart: each
+ * series has its own dash pattern and marker shape as well as its colour.
+ */
+const DASHES = ["", "6 3", "2 3", "8 3 2 3", "4 4", "1 2"];
+
+function marker(i: number, x: number, y: number, color: string): string {
+  const [cx, cy] = [c(x), c(y)];
+  switch (i % 4) {
+    case 0:
+      return `<circle cx="${cx}" cy="${cy}" r="3.5" fill="${color}"/>`;
+    case 1:
+      return `<rect x="${c(x - 3.5)}" y="${c(y - 3.5)}" width="7" height="7" fill="none" stroke="${color}" stroke-width="1.5"/>`;
+    case 2:
+      return `<path d="M${cx} ${c(y - 4.5)} L${c(x + 4)} ${c(y + 3)} L${c(x - 4)} ${c(y + 3)} Z" fill="${color}"/>`;
+    default:
+      return `<path d="M${cx} ${c(y - 4.5)} L${c(x + 4.5)} ${cy} L${cx} ${c(y + 4.5)} L${c(x - 4.5)} ${cy} Z" fill="none" stroke="${color}" stroke-width="1.5"/>`;
+  }
 }
 
 function decades(min: number, max: number): number[] {
@@ -58,15 +78,21 @@ export function logLogChart(title: string, xLabel: string, yLabel: string, serie
   );
   series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length]!;
+    const dash = DASHES[i % DASHES.length]!;
     const p = s.points.filter((q) => q.x > 0 && q.y > 0).sort((a, b) => a.x - b.x);
     if (p.length > 1) {
       const d = p.map((q, k) => `${k === 0 ? "M" : "L"}${c(X(q.x))} ${c(Y(q.y))}`).join(" ");
-      body.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
+      const dashed = dash === "" ? "" : ` stroke-dasharray="${dash}"`;
+      body.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${dashed}/>`);
     }
-    for (const q of p) body.push(`<circle cx="${c(X(q.x))}" cy="${c(Y(q.y))}" r="3" fill="${color}"/>`);
+    for (const q of p) body.push(marker(i, X(q.x), Y(q.y), color));
     const ly = top + 8 + i * 18;
-    body.push(rect(left + pw + 16, ly - 9, 10, 10, color));
-    body.push(text(left + pw + 30, ly, s.name, { size: 11 }));
+    const dashed = dash === "" ? "" : ` stroke-dasharray="${dash}"`;
+    body.push(
+      `<path d="M${c(left + pw + 10)} ${c(ly - 4)} L${c(left + pw + 32)} ${c(ly - 4)}" stroke="${color}" stroke-width="2"${dashed}/>`,
+    );
+    body.push(marker(i, left + pw + 21, ly - 4, color));
+    body.push(text(left + pw + 38, ly, s.name, { size: 11 }));
   });
   return svgDocument(w, h, title, body);
 }

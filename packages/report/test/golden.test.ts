@@ -89,8 +89,13 @@ describe("golden files", () => {
   it("bench page and scaling plot", () => {
     const b = benchPage(bench);
     golden("bench.md.golden", b.markdown);
-    expect([...b.plots.keys()]).toEqual(["img/bench-invalidate.svg"]);
+    expect([...b.plots.keys()]).toEqual(["img/bench-ratio.svg", "img/bench-invalidate.svg"]);
     golden("bench-invalidate.svg", b.plots.get("img/bench-invalidate.svg")!);
+    golden("bench-ratio.svg", b.plots.get("img/bench-ratio.svg")!);
+    // the comparison comes first, before the circumstances and the raw rows
+    const md = b.markdown;
+    expect(md.indexOf("## Old vs new")).toBeLessThan(md.indexOf("## Circumstances"));
+    expect(md).toContain("| invalidate | hmm54 | interval | n = 10,000 |      610,000 |          880 |            693× |");
   });
   it("the report directory lists every file once, sorted", () => {
     const files = renderReport({ ...INPUT, bench });
@@ -100,6 +105,7 @@ describe("golden files", () => {
       "data/results.json",
       "findings.md",
       "img/bench-invalidate.svg",
+      "img/bench-ratio.svg",
       "img/toy-metrics.svg",
       "toy.md",
     ]);
