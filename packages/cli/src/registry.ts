@@ -8,10 +8,10 @@
  */
 import { pathToFileURL } from "node:url";
 import { contractProblems, type DriverPackage } from "@mnlab/core";
+// Relative until @mnlab/dmirror is a dependency of @mnlab/cli (package.json, lockfile).
+import { driverPackage as dmirror } from "@mnlab/dmirror";
 import { driverPackage as nouveau } from "@mnlab/nouveau";
 import { driverPackage as rdmaOdp } from "@mnlab/rdma-odp";
-// Relative until @mnlab/dmirror is a dependency of @mnlab/cli (package.json, lockfile).
-import { driverPackage as dmirror } from "../../dmirror/src/index.ts";
 import { choices, UsageError } from "./errors.ts";
 import { loadError } from "./load-error.ts";
 import { userPath } from "./paths.ts";
