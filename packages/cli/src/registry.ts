@@ -8,7 +8,6 @@
  */
 import { pathToFileURL } from "node:url";
 import { contractProblems, type DriverPackage } from "@mnlab/core";
-// Relative until @mnlab/dmirror is a dependency of @mnlab/cli (package.json, lockfile).
 import { driverPackage as dmirror } from "@mnlab/dmirror";
 import { driverPackage as nouveau } from "@mnlab/nouveau";
 import { driverPackage as rdmaOdp } from "@mnlab/rdma-odp";
