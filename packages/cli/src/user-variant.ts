@@ -18,34 +18,34 @@ export function isModulePath(v: string): boolean {
   return /[/\\]/.test(v) || /\.(ts|mts|js|mjs)$/.test(v);
 }
 
-export async function loadUserVariant(path: string): Promise<DriverModel> {
+export async function loadUserVariant(path: string, label = `--variant ${path}`): Promise<DriverModel> {
   const abs = userPath(path);
-  if (!existsSync(abs)) throw new UsageError(`--variant ${path}: no such file`);
+  if (!existsSync(abs)) throw new UsageError(`${label}: no such file`);
   let mod: Record<string, unknown>;
   try {
     mod = await import(pathToFileURL(abs).href);
   } catch (e) {
-    throw new UsageError(`--variant ${path} does not load: ${loadError(e)}`);
+    throw new UsageError(`${label} does not load: ${loadError(e)}`);
   }
   const model = mod.default ?? mod.variant;
   if (model === undefined) {
-    throw new UsageError(`--variant ${path} exports no DriverModel: export it as default or as \`variant\``);
+    throw new UsageError(`${label} exports no DriverModel: export it as default or as \`variant\``);
   }
   const problems = contractProblems(model);
   if (problems.length > 0) {
-    throw new UsageError(`--variant ${path} is not a DriverModel: ${problems.join("; ")}`);
+    throw new UsageError(`${label} is not a DriverModel: ${problems.join("; ")}`);
   }
   const m = model as DriverModel;
   const all = await drivers();
   const d = all.find((x) => x.name === m.info.driver);
   if (d === undefined) {
     throw new UsageError(
-      `--variant ${path}: info.driver "${m.info.driver}" is not a registered driver (${choices(all.map((x) => x.name))})`,
+      `${label}: info.driver "${m.info.driver}" is not a registered driver (${choices(all.map((x) => x.name))})`,
     );
   }
   if (d.variants.some((v) => v.info.id === m.info.id)) {
     throw new UsageError(
-      `--variant ${path}: info.id "${m.info.id}" is already a ${d.name} variant; choose another id`,
+      `${label}: info.id "${m.info.id}" is already a ${d.name} variant; choose another id`,
     );
   }
   return m;

@@ -167,7 +167,10 @@ describe("bad input: one line naming the problem, exit 2", () => {
       ["test", "--variant", fixture("not-a-model.ts")],
       /is not a DriverModel: open\(k, mm\) is missing; info.kernel/,
     ],
-    [["test", "--variant", fixture("throws-on-load.ts")], /does not load: this patch does not build/],
+    [
+      ["test", "--variant", fixture("throws-on-load.ts")],
+      /does not load: .*throws-on-load\.ts:2:\d+: Error: this patch does not build/,
+    ],
     [["test", "--variant", fixture("no-such-file.ts")], /no such file/],
     [["test", "--frob"], /unknown option '--frob'/],
     [["frob"], /unknown command 'frob'/],

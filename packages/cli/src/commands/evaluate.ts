@@ -163,7 +163,7 @@ function textReport(rows: EvaluationRow[], results: ResultRecord[], ids: string[
 }
 
 export async function evaluateCommand(patchPath: string, o: EvaluateOptions): Promise<number> {
-  const patch = await loadUserVariant(patchPath);
+  const patch = await loadUserVariant(patchPath, `patch ${patchPath}`);
   const d = await driverNamed(patch.info.driver);
   if (!d.variants.some((v) => v.info.id === AGAINST)) {
     throw new UsageError(`${d.name} has no merged \`${AGAINST}\` variant to judge the patch against`);

@@ -6,7 +6,7 @@
  * survived otherwise. A mutant stops at the scenario that kills it; scenarios are tried
  * cheapest first (by the original's executions times median steps, which are deterministic).
  *
- * Budget: each scenario's own exploration, its executions capped by --cap (default 600) so
+ * Budget: each scenario's own exploration, its executions capped by --cap (default 2000) so
  * that a driver takes minutes, not hours; --executions (exact) and the other test options go
  * deeper. The original runs under the same budget, so a kill is a difference, never a budget
  * artefact. Output: a table per variant and the survivors' diffs, or with --json / --out the
@@ -92,6 +92,9 @@ function parseTarget(t: string): { driver: string; variant: string } {
 
 const progress = (s: string) => process.stderr.write(`${s}\n`);
 
+/** One turn of the event loop between runs, so Ctrl-C is seen (and the mutant's copy removed). */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 async function mutateOne(target: string, o: MutateOptions): Promise<MutationDriver> {
   const { driver, variant } = parseTarget(target);
   const d = await driverNamed(driver);
@@ -106,7 +109,8 @@ async function mutateOne(target: string, o: MutateOptions): Promise<MutationDriv
   const entry = await findEntry(v, src);
   const operators = o.operator as Operator[];
 
-  let mutants: Mutant[] = src.files.flatMap((f) => mutantsOf(f, readFileSync(f, "utf8"), repoRoot));
+  const snapshot = new Map(src.files.map((f) => [f, readFileSync(f, "utf8")]));
+  let mutants: Mutant[] = src.files.flatMap((f) => mutantsOf(f, snapshot.get(f)!, repoRoot));
   if (operators.length > 0) mutants = mutants.filter((m) => operators.includes(m.operator));
   mutants.sort(
     (a, b) => OPERATORS.indexOf(a.operator) - OPERATORS.indexOf(b.operator) || (a.id < b.id ? -1 : 1),
@@ -140,10 +144,11 @@ async function mutateOne(target: string, o: MutateOptions): Promise<MutationDriv
       per.set(op, { generated: 0, killed: 0, survived: 0 });
   }
   for (const [n, m] of mutants.entries()) {
-    const before = readFileSync(m.file, "utf8");
-    const verdict = await withMutant(src, entry, String(n), m, async (loaded) => {
+    const before = snapshot.get(m.file)!;
+    const verdict = await withMutant(src, entry, String(n), snapshot, m, async (loaded) => {
       if ("error" in loaded) return { kind: "invalid" as const, why: loaded.error };
       for (const s of ordered) {
+        await turn();
         let r: ResultRecord;
         try {
           r = await runScenario(loaded.model, s, budgetFor(s, o));

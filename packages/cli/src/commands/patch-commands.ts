@@ -106,7 +106,7 @@ export function addPatchCommands(program: Command, setExit: (code: number) => vo
     .addOption(
       new Option("--cap <N>", "most executions per scenario run of a mutant (and of the original)")
         .argParser(positiveInt)
-        .default(600, "600"),
+        .default(2000, "2000"),
     )
     .addOption(
       new Option("--operator <name>", "an operator to apply (repeatable)")

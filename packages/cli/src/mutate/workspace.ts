@@ -6,7 +6,7 @@
  * replaces its original in the copy; the copy is loaded as a fresh module graph (new paths)
  * and removed afterwards — also when the command is interrupted.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { contractProblems, type DriverModel } from "@mnlab/core";
@@ -40,6 +40,8 @@ export async function withMutant<T>(
   src: VariantSource,
   entry: VariantEntry,
   tag: string,
+  /** The source files' texts as read once at the start: the tree may change meanwhile. */
+  snapshot: ReadonlyMap<string, string>,
   mutated: { file: string; text: string },
   run: (loaded: Loaded) => Promise<T>,
 ): Promise<T> {
@@ -52,7 +54,7 @@ export async function withMutant<T>(
     for (const f of src.files) {
       const target = join(root, relative(src.base, f));
       mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, f === mutated.file ? mutated.text : readFileSync(f, "utf8"));
+      writeFileSync(target, f === mutated.file ? mutated.text : snapshot.get(f)!);
     }
     entryCopy = join(root, relative(src.base, entry.file));
   } else {
