@@ -9,7 +9,7 @@ import { interval } from "./interval/index.ts";
 import { legacy } from "./legacy/index.ts";
 import { scenarios } from "./scenarios.ts";
 
-export { isRadeonBuffer, type RadeonBuffer, type RadeonContext } from "./common/model.ts";
+export { isRadeonBuffer, type RadeonBuffer, type RadeonContext, radeonSubmit } from "./common/model.ts";
 export { interval } from "./interval/index.ts";
 export { type AllocationModel, allocationModel, RADEON_JOB_TICKS, setAllocationModel } from "./knobs.ts";
 export { legacy } from "./legacy/index.ts";

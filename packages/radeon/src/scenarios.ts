@@ -25,16 +25,10 @@ import {
   type Scenario,
   type ScenarioContext,
 } from "@mnlab/core";
-import { isRadeonBuffer, type RadeonBuffer, type RadeonContext } from "./common/model.ts";
+import { isRadeonBuffer, type RadeonBuffer, radeonSubmit } from "./common/model.ts";
 import { setAllocationModel } from "./knobs.ts";
 
 const P = PAGE_SIZE;
-
-function radeonCtx(s: ScenarioContext): RadeonContext {
-  const c = s.ctx as Partial<RadeonContext>;
-  if (typeof c.cs !== "function") throw new Error("radeon scenario on a context without cs()");
-  return s.ctx as RadeonContext;
-}
 
 async function mustRegister(s: ScenarioContext, start: number, len: number): Promise<RadeonBuffer> {
   const b = await s.ctx.register(start, len, { write: true });
@@ -101,7 +95,7 @@ export const R1: Scenario = {
 export const R2: Scenario = {
   name: "R2-munmap-during-gpu-job",
   description:
-    "A bound userptr BO over pages 0-3; a CS submits a job that reads pages 0 and 3 through the GART (the " +
+    "A bound userptr BO over pages 0-3; a CS submits a job that reads page 3 through the GART (the " +
     "job runs on its own, nobody waits for it) while the process munmaps the whole BO. munmap's mmap_sem " +
     "(write) excludes CS validation; its callback reserves the BO, waits for the job's fence, then unbinds " +
     "and unpins, before the PTEs are zapped and the pages freed.",
@@ -111,17 +105,7 @@ export const R2: Scenario = {
     await mustPopulate(s, buf);
     await both(
       s,
-      [
-        "cs",
-        async () =>
-          void (await radeonCtx(s).cs(
-            [buf],
-            [
-              { addr: pageAddr(0), write: false },
-              { addr: pageAddr(3), write: false },
-            ],
-          )),
-      ],
+      ["cs", async () => void (await radeonSubmit([buf], [{ addr: pageAddr(3), write: false }]))],
       ["munmap", async () => void (await munmap(s.mm, BASE, 4 * P))],
     );
     await s.ctx.unregister(buf);
@@ -220,7 +204,7 @@ export const R5: Scenario = {
       [
         "cs",
         async () =>
-          void (await radeonCtx(s).cs(
+          void (await radeonSubmit(
             [buf],
             [
               { addr: pageAddr(0), write: false },
@@ -317,7 +301,7 @@ export const R8: Scenario = {
     const b = await mustRegister(s, pageAddr(2), 2 * P);
     await mustPopulate(s, a);
     setAllocationModel(s.k, { directReclaim: pageAddr(0) });
-    await radeonCtx(s).cs([a, b], []);
+    await radeonSubmit([a, b], []);
     await s.ctx.unregister(a);
     await s.ctx.unregister(b);
   },

@@ -7,10 +7,19 @@
  * embedded bo->notifier); each variant keeps it in its own module and plugs in through
  * RadeonMnImpl, the two functions radeon_gem.c and radeon_object.c call.
  */
-import { DeviceMmu, type DmaFence, type GupPage, type Kernel, type MmStruct, type Page } from "@mnlab/core";
-import { Mutex } from "@mnlab/sim";
+import {
+  DeviceMmu,
+  type DmaFence,
+  type GupPage,
+  type HasLifetime,
+  type Kernel,
+  Lifetime,
+  type MmStruct,
+  type Page,
+  touch,
+} from "@mnlab/core";
+import { LocklessField, Mutex } from "@mnlab/sim";
 import type { RadeonDomain } from "../uapi.ts";
-import { Lifetime, UnlockedField } from "./lifetime.ts";
 
 /** radeon_mn.c's two entry points, per version. */
 export interface RadeonMnImpl {
@@ -47,7 +56,7 @@ export type TtState = "tt_unpopulated" | "tt_unbound" | "tt_bound";
 /** struct radeon_ttm_tt @5.4 (a ttm_dma_tt), reduced to the userptr fields. */
 export class RadeonTtmTt {
   /** ttm->state: written under the reservation, read without it by the invalidate callbacks. */
-  readonly state: UnlockedField<TtState>;
+  readonly state: LocklessField<TtState>;
   /** gtt->userptr, gtt->usermm, gtt->userflags (radeon_ttm_tt_set_userptr). */
   userptr = 0;
   usermm: MmStruct | null = null;
@@ -65,13 +74,18 @@ export class RadeonTtmTt {
     readonly bo: RadeonBo,
     readonly numPages: number,
   ) {
-    this.state = new UnlockedField<TtState>(kernel, `${bo.name}->tbo.ttm->state`, "tt_unpopulated");
+    this.state = new LocklessField<TtState>(
+      kernel.ex,
+      `${bo.name}->tbo.ttm->state`,
+      "tt_unpopulated",
+      bo.resv,
+    );
     this.pages = new Array<Page | null>(numPages).fill(null);
   }
 }
 
 /** struct radeon_bo @5.4/5.5 (embedding its ttm_buffer_object), reduced. */
-export class RadeonBo {
+export class RadeonBo implements HasLifetime {
   /** bo->tbo.base.resv: the ww_mutex reservation, taken by CS, validate and the notifier. */
   readonly resv: Mutex;
   /** The fences in bo->tbo.base.resv (shared and exclusive, as one list). */
@@ -81,7 +95,7 @@ export class RadeonBo {
   /** bo->tbo.ttm */
   ttm: RadeonTtmTt | null;
   /** kfree(bo) in radeon_ttm_bo_destroy (5.5: with the notifier embedded in it). */
-  readonly life: Lifetime;
+  readonly lifetime: Lifetime;
 
   constructor(
     readonly rdev: RadeonDevice,
@@ -91,13 +105,13 @@ export class RadeonBo {
   ) {
     const k = rdev.kernel;
     this.resv = new Mutex(k.ex, `${name}->tbo.base.resv`, "reservation_ww_class_mutex");
+    this.lifetime = new Lifetime(`struct radeon_bo ${name}`);
     this.ttm = new RadeonTtmTt(k, this, numPages);
-    this.life = new Lifetime(k, `radeon_bo(${name})`);
   }
 
   /** A dereference of the BO: a use-after-free once radeon_ttm_bo_destroy has run. */
   use(access: string): RadeonBo {
-    this.life.use(access);
+    touch(this.rdev.kernel, this, access);
     return this;
   }
 }

@@ -35,14 +35,32 @@ export interface RadeonBuffer extends BufferHandle {
   readonly bo: RadeonBo;
 }
 
-/** The device context, with the radeon-specific submissions the scenarios need. */
+/** The device context. */
 export interface RadeonContext extends DeviceContext {
   readonly rdev: RadeonDevice;
-  /** One CS over several userptr relocs; its job (doing `accesses`) runs on its own; no wait. */
-  cs(
-    bufs: readonly RadeonBuffer[],
-    accesses: readonly DeviceAccess[],
-  ): Promise<{ ret: number; job: RadeonJob | null }>;
+}
+
+/**
+ * One CS over several userptr relocs of one device, as a task of the process; its job (doing
+ * `accesses`) runs on its own GPU thread and nobody waits for it. For the scenarios that need
+ * more than the DriverModel contract (R2, R5, R8): the harness hands them the contract only.
+ */
+export async function radeonSubmit(
+  bufs: readonly RadeonBuffer[],
+  accesses: readonly DeviceAccess[],
+): Promise<{ ret: number; job: RadeonJob | null }> {
+  const rdev = bufs[0]?.bo.rdev;
+  if (rdev === undefined) throw new Error("radeon: a CS needs at least one buffer");
+  return asCurrent(rdev.mm, async (current) => {
+    const r = await radeonCsIoctl(
+      rdev,
+      bufs.map((b) => b.bo),
+      accesses,
+      current,
+    );
+    if (r.job !== null) spawnJob(rdev, r.job);
+    return r;
+  });
 }
 
 export function isRadeonBuffer(b: BufferHandle): b is RadeonBuffer {
@@ -84,17 +102,6 @@ export function radeonModel(info: DriverVariantInfo, makeMn: (k: Kernel) => Rade
             if (job === null) return ret;
             const results = await radeonGemWaitIdle(rdev, job);
             return results[0] ?? ret;
-          }),
-        cs: (bufs, accesses) =>
-          asCurrent(mm, async (current) => {
-            const r = await radeonCsIoctl(
-              rdev,
-              bufs.map((b) => b.bo),
-              accesses,
-              current,
-            );
-            if (r.job !== null) spawnJob(rdev, r.job);
-            return r;
           }),
         async unregister(b) {
           const buf = bufOf(b);

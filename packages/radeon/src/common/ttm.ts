@@ -14,6 +14,7 @@ import {
   getUserPages,
   hex,
   type Kernel,
+  kfree,
   type MmStruct,
   PAGE_SIZE,
   reclaimPage,
@@ -142,9 +143,7 @@ async function radeonTtmTtPopulate(ttm: RadeonTtmTt): Promise<number> {
   const k = ttm.bo.rdev.kernel;
   await radeonGfpKernelAlloc(k, ttm.usermm, "radeon_ttm_tt_populate: kzalloc(sg_table)");
   ttm.sg = { sgl: null };
-  // unpopulated -> unbound is invisible to the lockless readers, which test for tt_bound only:
-  // a plain store, not a scheduling point.
-  ttm.state.setQuietly("tt_unbound");
+  await ttm.state.set("tt_unbound");
   return 0;
 }
 
@@ -212,7 +211,7 @@ export async function radeonTtmBoDestroy(bo: RadeonBo): Promise<void> {
   bo.ttm = null;
   const i = bo.rdev.bos.indexOf(bo);
   if (i >= 0) bo.rdev.bos.splice(i, 1); // list_del_init(&bo->list) under gem.mutex
-  bo.life.free("radeon_ttm_bo_destroy");
+  kfree(bo.rdev.kernel, bo, "radeon_ttm_bo_destroy: kfree(bo)");
 }
 
 /**

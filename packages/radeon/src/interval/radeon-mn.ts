@@ -26,6 +26,7 @@ import { dmaResvWaitTimeoutRcu, radeonBoReserve, radeonBoUnreserve, ttmBoValidat
 export class RadeonBoNotifier extends MmuIntervalNotifier {
   constructor(readonly bo: RadeonBo) {
     super(`${bo.name}->notifier`);
+    this.lifetime = bo.lifetime; // embedded: freed with the BO (radeon_ttm_bo_destroy)
   }
 }
 

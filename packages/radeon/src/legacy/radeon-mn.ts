@@ -14,8 +14,11 @@
  */
 import {
   EAGAIN,
+  type HasLifetime,
   IntervalTree,
   type Kernel,
+  kfree,
+  Lifetime,
   type MmStruct,
   MmuNotifier,
   type MmuNotifierOps,
@@ -23,11 +26,11 @@ import {
   mmuNotifierGetLocked,
   mmuNotifierPut,
   rangeBlockable,
+  touch,
   ULONG_MAX,
 } from "@mnlab/core";
 import { Mutex } from "@mnlab/sim";
 import type { RadeonBo, RadeonMnImpl } from "../common/bo.ts";
-import { Lifetime } from "../common/lifetime.ts";
 import {
   dmaResvWaitTimeoutRcu,
   radeonBoReserve,
@@ -42,7 +45,6 @@ export class RadeonMn extends MmuNotifier {
   readonly lock: Mutex;
   /** rmn->objects: rb_root_cached interval tree of nodes. */
   readonly objects = new IntervalTree<RadeonMnNode>();
-  readonly life: Lifetime;
 
   constructor(
     readonly kernel: Kernel,
@@ -50,19 +52,19 @@ export class RadeonMn extends MmuNotifier {
   ) {
     super(`radeon_mn(${name})`, radeonMnOps);
     this.lock = new Mutex(kernel.ex, `radeon_mn(${name})->lock`, "rmn->lock");
-    this.life = new Lifetime(kernel, `radeon_mn(${name})`);
+    this.lifetime = new Lifetime(`struct radeon_mn radeon_mn(${name})`);
   }
 }
 
 /** struct radeon_mn_node @5.4: it.start, it.last (inclusive) and the bos list. */
-export class RadeonMnNode {
+export class RadeonMnNode implements HasLifetime {
   start = 0;
   last = 0;
   bos: RadeonBo[] = [];
-  readonly life: Lifetime;
+  readonly lifetime: Lifetime;
 
-  constructor(kernel: Kernel, id: number) {
-    this.life = new Lifetime(kernel, `radeon_mn_node#${id}`);
+  constructor(id: number) {
+    this.lifetime = new Lifetime(`struct radeon_mn_node #${id}`);
   }
 }
 
@@ -85,14 +87,14 @@ const nodeIds = new WeakMap<Kernel, number>();
 function newNode(k: Kernel): RadeonMnNode {
   const id = (nodeIds.get(k) ?? 0) + 1;
   nodeIds.set(k, id);
-  return new RadeonMnNode(k, id);
+  return new RadeonMnNode(id);
 }
 
 // drivers/gpu/drm/radeon/radeon_mn.c: radeon_mn_invalidate_range_start() @5.4
 async function radeonMnInvalidateRangeStart(mn: MmuNotifier, range: MmuNotifierRange): Promise<number> {
   const rmn = mn as RadeonMn;
   const k = rmn.kernel;
-  rmn.life.use("radeon_mn_invalidate_range_start");
+  touch(k, rmn, "radeon_mn_invalidate_range_start");
   let ret = 0;
   // "notification is exclusive, but interval is inclusive"
   const end = range.end - 1;
@@ -106,7 +108,7 @@ async function radeonMnInvalidateRangeStart(mn: MmuNotifier, range: MmuNotifierR
       break;
     }
     const node = it;
-    node.life.use("radeon_mn_invalidate_range_start: node");
+    touch(k, node, "radeon_mn_invalidate_range_start: interval_tree_iter_next");
     it = rmn.objects.nextOverlapping(it, range.start, end + 1);
     // Every BO of the node, overlapping the range or not (O3).
     for (const bo of node.bos) {
@@ -146,7 +148,8 @@ function radeonMnAllocNotifier(mm: MmStruct): MmuNotifier {
 
 // drivers/gpu/drm/radeon/radeon_mn.c: radeon_mn_free_notifier() @5.4 — kfree, after SRCU
 function radeonMnFreeNotifier(mn: MmuNotifier): void {
-  (mn as RadeonMn).life.free("radeon_mn_free_notifier");
+  const rmn = mn as RadeonMn;
+  kfree(rmn.kernel, rmn, "radeon_mn_free_notifier: kfree(rmn)");
 }
 
 // drivers/gpu/drm/radeon/radeon_mn.c: radeon_mn_ops @5.4
@@ -173,16 +176,16 @@ async function radeonMnRegister(bo: RadeonBo, addr0: number, current: MmStruct):
   const mn = await mmuNotifierGet(radeonMnOps, current);
   if (!(mn instanceof MmuNotifier)) return mn.err;
   const rmn = mn as RadeonMn;
-  rmn.life.use("radeon_mn_register");
+  touch(k, rmn, "radeon_mn_register");
   const bos: RadeonBo[] = [];
   let node: RadeonMnNode | null = null;
   await rmn.lock.lock();
   for (;;) {
     const it = rmn.objects.firstOverlapping(addr, end + 1);
     if (it === undefined) break;
-    node?.life.free("radeon_mn_register: merged node");
+    if (node !== null) kfree(k, node, "radeon_mn_register: kfree(node)");
     node = it;
-    node.life.use("radeon_mn_register: merge");
+    touch(k, node, "radeon_mn_register: interval_tree_iter_first");
     rmn.objects.remove(node);
     addr = Math.min(node.start, addr);
     end = Math.max(node.last, end);
@@ -209,16 +212,17 @@ async function radeonMnUnregister(bo: RadeonBo): Promise<void> {
   const l = linkOf(bo);
   const rmn = l.mn;
   if (rmn === null) return;
-  rmn.life.use("radeon_mn_unregister");
+  const k = rmn.kernel;
+  touch(k, rmn, "radeon_mn_unregister");
   await rmn.lock.lock();
   const node = l.node!;
-  node.life.use("radeon_mn_unregister: node");
+  touch(k, node, "radeon_mn_unregister: list_del(&bo->mn_list)");
   node.bos = node.bos.filter((b) => b !== bo); // list_del(&bo->mn_list)
   l.node = null;
   if (node.bos.length === 0) {
     // The node goes only when empty; a merged node never shrinks (R4).
     rmn.objects.remove(node);
-    node.life.free("radeon_mn_unregister");
+    kfree(k, node, "radeon_mn_unregister: kfree(node)");
   }
   await rmn.lock.unlock();
   await mmuNotifierPut(rmn);
