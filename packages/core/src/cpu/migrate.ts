@@ -13,12 +13,20 @@ import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from "
 import { rangeInit } from "../notifier/range.ts";
 
 /**
- * mm/rmap.c: try_to_unmap_one() @5.5 for `page`: page_vma_mapped_walk() finds the PTE only if
- * it still maps that page (a PTE replaced meanwhile, by munmap or a MAP_FIXED mmap, is left alone).
+ * mm/rmap.c: rmap_walk_anon() -> try_to_unmap_one() @5.5 for `page`. The walk reaches a VMA
+ * only while it is on the page's anon_vma, and munmap unlinks it (unlink_anon_vmas, under the
+ * anon_vma lock) before the range can be mapped again: the model's stand-in is that the page
+ * is still mapped at addr when the walk, holding the rmap lock, gets there — only then is the
+ * CLEAR bracket opened. page_vma_mapped_walk() then finds the PTE only if it still maps that
+ * page (one zapped meanwhile is left alone).
  */
 async function tryToUnmapOne(mm: MmStruct, addr: number, page: Page, kind: "migration" | "swap") {
   const k = mm.kernel;
   await mm.rmapLock.downRead();
+  if (mm.pt.get(addr)?.page !== page) {
+    await mm.rmapLock.upRead();
+    return undefined;
+  }
   const range = rangeInit(mm, "CLEAR", addr, addr + PAGE_SIZE);
   await mmuNotifierInvalidateRangeStart(range);
   await k.ex.point("ptep_clear_flush", `${mm.name} ${hex(addr)}`, `${kind} entry`);
