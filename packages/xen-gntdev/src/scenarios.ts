@@ -31,13 +31,16 @@ import {
   type ExplorationSpec,
   exitTask,
   fork,
+  getUserPages,
   isBuffer,
+  madviseDontneed,
   mmap,
   mprotect,
   munmap,
   oomReapTaskMm,
   PAGE_SIZE,
   pageAddr,
+  releaseUserPages,
   type Scenario,
   type ScenarioContext,
 } from "@mnlab/core";
@@ -326,6 +329,72 @@ export const referenceScenarios: Scenario[] = [
       await s.ctx.unregister(buf);
     },
     expected: splitExpect("the grants of pages 1-2"),
+  },
+  {
+    name: "G-madvise-dontneed-then-partial-munmaps",
+    description:
+      "madvise(MADV_DONTNEED) over a whole 4-page PV grant mapping (the CLEAR invalidation unmaps every " +
+      "grant; the VMA stays), then munmap of pages 2-3, then of pages 0-1. No grant PTE is left to " +
+      "zap, but the VMA splits: the tail's new vm_area_struct is closed first, the original last.",
+    exploration: BOUND2,
+    async run(s) {
+      const buf = await mustRegister(s, BASE, 4 * P);
+      await madviseDontneed(s.mm, BASE, 4 * P);
+      await munmap(s.mm, pageAddr(2), 2 * P);
+      await s.ctx.access(buf, pageAddr(0), false);
+      await s.ctx.unregister(buf);
+    },
+    expected: {
+      legacy: {
+        verdict: "pass",
+        ref: "drivers/xen/gntdev.c gntdev_vma_close() @5.4",
+        note: "each close only clears map->vma under priv->lock and puts a reference (gntdev_vma_open took one at the split)",
+      },
+      interval: {
+        verdict: "kernel-bug",
+        ref: "d3eeb1d77c5d gntdev_vma_close() + mm/mmap.c __split_vma",
+        note: "FINDING (not in the reference): closing the tail's new VMA fires WARN_ON(map->vma != vma) and removes the map's notifier anyway; closing the original then WARNs again and calls mmu_interval_notifier_remove a second time: interval_tree_remove of an erased node (rb-tree corruption) and a second mmdrop",
+      },
+      ...HVM_PASS("no notifier; splits and closes only move map references"),
+    },
+  },
+  {
+    name: "G-unmap-waits-for-page-reference",
+    description:
+      "The backend holds a get_user_pages reference on page 0 of a PV grant mapping (direct I/O in " +
+      "flight) while the process munmaps the mapping: gnttab_unmap_refs_sync sleeps, retrying from " +
+      "delayed work every GNTTAB_UNMAP_REFS_DELAY * (age + 1) ms, until the reference is dropped — in " +
+      "5.4 inside mn_invl_range_start with priv->lock held, in 5.5 inside gntdev_invalidate.",
+    exploration: BOUND2,
+    async run(s) {
+      const buf = await mustRegister(s, BASE, 2 * P);
+      const gup = await (async () => {
+        await s.mm.mmapSem.downRead();
+        const r = await getUserPages(s.mm, BASE, 1, { write: false });
+        await s.mm.mmapSem.upRead();
+        return r;
+      })();
+      await both(
+        s,
+        [
+          "backend_io",
+          async () => {
+            await s.ex.sleep(12);
+            releaseUserPages(s.mm, gup.pages, false);
+          },
+        ],
+        ["munmap", async () => void (await munmap(s.mm, BASE, 2 * P))],
+      );
+      await s.ctx.unregister(buf);
+    },
+    expected: {
+      legacy: {
+        verdict: "pass",
+        ref: "reference 3.1 (unmap_grant_pages may sleep until page references drop)",
+      },
+      interval: { verdict: "pass", ref: "reference 3.2; d3eeb1d77c5d" },
+      ...HVM_PASS("the grants are unmapped at the last put, after the zap; the GUP reference only delays it"),
+    },
   },
   {
     name: "G-munmap-whole-then-unmap-ioctl",

@@ -63,11 +63,13 @@ export interface GntdevContext extends DeviceContext {
   readonly mode: GuestMode;
   mapGrantRef(count: number): Promise<number>;
   unmapGrantRef(index: number, count: number): Promise<number>;
+  /** mmap(MAP_FIXED) of the file at offset `index` (bytes), in the process's mm or another (a forked child's). */
   mmapGrants(
     index: number,
     start: number,
     len: number,
     prot: { write: boolean; shared: boolean },
+    inMm?: MmStruct,
   ): Promise<number>;
 }
 
@@ -115,15 +117,16 @@ export async function openGntdev<P>(
       await fput("vma");
     },
   };
-  const file = {
+  // The same struct file, mmapped from mm `vmMm` (the opener's, or a child's after fork).
+  const fileIn = (vmMm: MmStruct) => ({
     name: "/dev/xen/gntdev",
     async mmap(vma: Vma) {
       fCount++; // get_file() in mmap_region
-      const err = await impl.mmap(priv, vma, vmops, mm);
+      const err = await impl.mmap(priv, vma, vmops, vmMm);
       if (err !== 0) fCount--; // unmap_and_free_vma: fput (never the last: the fd holds one)
       return err;
     },
-  };
+  });
   k.ex.atExit("leak", () => {
     for (const m of impl.allMaps(priv)) {
       if (m.lifetime.freed !== null) continue;
@@ -144,12 +147,12 @@ export async function openGntdev<P>(
       return impl.ioctlMapGrantRef(priv, grants);
     },
     unmapGrantRef: (index, count) => impl.ioctlUnmapGrantRef(priv, index, count),
-    mmapGrants: (index, start, len, prot) =>
-      mmap(mm, start, len, {
+    mmapGrants: (index, start, len, prot, inMm = mm) =>
+      mmap(inMm, start, len, {
         read: true,
         write: prot.write,
         shared: prot.shared,
-        file,
+        file: fileIn(inMm),
         pgoff: index >> PAGE_SHIFT,
       }),
     async register(start, len, opts) {

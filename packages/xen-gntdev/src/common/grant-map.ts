@@ -5,9 +5,19 @@
  * gnttab_unmap_refs_sync, which sleeps until nobody else holds a page reference.
  * Fields only one version has live in that version's subclass (5.5's `notifier`).
  */
-import { type Kernel, type MmStruct, PAGE_SHIFT, PAGE_SIZE, type Page, type Vma } from "@mnlab/core";
+import {
+  type HasLifetime,
+  type Kernel,
+  kfree,
+  Lifetime,
+  type MmStruct,
+  PAGE_SHIFT,
+  PAGE_SIZE,
+  type Page,
+  touch,
+  type Vma,
+} from "@mnlab/core";
 import type { GnttabMapOp, GnttabUnmapOp, Xen } from "../xen/hypervisor.ts";
-import { type HasLifetime, kfree, Lifetime, touch } from "./lifetime.ts";
 
 /** include/xen/interface/grant_table.h GNTMAP_* flags the model uses. */
 export const GNTMAP_host_map = 1 << 1;

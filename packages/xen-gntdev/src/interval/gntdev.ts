@@ -10,9 +10,13 @@
 
 import type { Page } from "@mnlab/core";
 import {
+  deref,
   EINVAL,
   ENOENT,
+  type HasLifetime,
   type Kernel,
+  kfree,
+  Lifetime,
   type MmStruct,
   MmuIntervalNotifier,
   type MmuNotifierRange,
@@ -21,6 +25,7 @@ import {
   mmuIntervalReadBegin,
   PAGE_SHIFT,
   rangeBlockable,
+  touch,
   type Vma,
   type VmOperations,
 } from "@mnlab/core";
@@ -39,7 +44,6 @@ import {
   gntdevMapGrantPages,
   unmapGrantPages,
 } from "../common/grant-map.ts";
-import { type HasLifetime, kfree, Lifetime, touch } from "../common/lifetime.ts";
 import { vmMapPages } from "../common/vm-map-pages.ts";
 import type { Xen } from "../xen/hypervisor.ts";
 
@@ -49,6 +53,7 @@ export class GntdevGrantMap55 extends GntdevGrantMap {
   constructor(xen: Xen, count: number, grants: readonly GrantRef[], pages: Page[], id: number) {
     super(xen, count, grants, pages, id);
     this.notifier = new MmuIntervalNotifier(`${this.name}->notifier`);
+    this.notifier.lifetime = this.lifetime; // embedded: freed with the map
   }
 }
 
@@ -99,8 +104,7 @@ async function gntdevInvalidate(
     k.ex.count("gntdev_eagain");
     return false;
   }
-  const vma = map.vma;
-  if (vma === null) return k.bug(`gntdev_invalidate: NULL pointer dereference of map->vma (${map.name})`);
+  const vma = deref(map.vma, `gntdev_invalidate: map->vma (${map.name})`);
   if (vma.start >= range.end || vma.end <= range.start) return true;
   const mstart = Math.max(range.start, vma.start);
   const mend = Math.min(range.end, vma.end);

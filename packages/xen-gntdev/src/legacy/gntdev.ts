@@ -10,7 +10,10 @@
 import {
   EINVAL,
   ENOENT,
+  type HasLifetime,
   type Kernel,
+  kfree,
+  Lifetime,
   type MmStruct,
   MmuNotifier,
   type MmuNotifierRange,
@@ -20,6 +23,7 @@ import {
   mmuNotifierUnregister,
   PAGE_SHIFT,
   rangeBlockable,
+  touch,
   type Vma,
   type VmOperations,
 } from "@mnlab/core";
@@ -38,7 +42,6 @@ import {
   gntdevMapGrantPages,
   unmapGrantPages,
 } from "../common/grant-map.ts";
-import { type HasLifetime, kfree, Lifetime, touch } from "../common/lifetime.ts";
 import { vmMapPages } from "../common/vm-map-pages.ts";
 import type { Xen } from "../xen/hypervisor.ts";
 

@@ -24,8 +24,7 @@
  * zap_pte_range drops them. A grant PTE is special in Linux (no reference), so the PTE Xen
  * writes takes one that Xen's own clear or Linux's zap drops; pageCount() subtracts it again.
  */
-import { DeviceMmu, hex, type Kernel, type MmStruct, PAGE_SIZE, type Page } from "@mnlab/core";
-import type { Lifetime } from "../common/lifetime.ts";
+import { DeviceMmu, hex, type Kernel, type Lifetime, type MmStruct, PAGE_SIZE, type Page } from "@mnlab/core";
 
 export const DOMID_FRONTEND = 1;
 /** include/xen/interface/grant_table.h status codes */
