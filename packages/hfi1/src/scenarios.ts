@@ -313,6 +313,36 @@ export const referenceScenarios: Scenario[] = [
     },
   },
   {
+    name: "exit-after-setup",
+    description:
+      "A TID covers pages 0-1, programmed and in use; the process exits (exit_mmap: the notifiers' " +
+      "release, then the final unmap frees the page tables) while the NIC receives into the TID; the " +
+      "file is closed afterwards. 5.4's handler has no ->release and is unhooked by exit_mmap before " +
+      "the unmap, so nothing queues the TID; 5.5's RELEASE pass reaches tid_rb_invalidate.",
+    exploration: EXHAUSTIVE,
+    async run(s) {
+      const buf = await programmed(s, BASE, 2 * P);
+      await both(
+        s,
+        ["exit", () => exitTask(s.mm)],
+        ["nic", async () => void (await s.ctx.access(buf, pageAddr(1), true))],
+      );
+      await s.ctx.unregister(buf);
+    },
+    expected: {
+      legacy: {
+        verdict: "stale-access",
+        ref: 'reference rdma-xen-drivers.md 2.1 ("The only op is invalidate_range_start (there is no release)"), 2.2',
+        note: "mn_hlist_release unhooks the handler without a call and exit_mmap's UNMAP no longer reaches it: the entry keeps pages the dead mm does not map, never queued, until hfi1_file_close (harmless to memory while pinned; it is the reference's invariant that fails)",
+      },
+      interval: {
+        verdict: "pass",
+        ref: 'reference rdma-xen-drivers.md 2.2 ("Process exit now reaches tid_rb_invalidate through the RELEASE event"); 3889551db212',
+        note: "mn_itree_release's RELEASE invalidation queues the TID before the page tables go",
+      },
+    },
+  },
+  {
     name: "psm-slow-to-free",
     description:
       "A TID covers pages 0-3; the process munmaps them and maps fresh memory at the same VA, while the " +

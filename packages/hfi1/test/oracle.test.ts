@@ -1,34 +1,15 @@
 // The RcvArray oracle: an entry may reference a page the CPU no longer maps only while its TID
 // is revoked (queued for PSM, or given up by PSM/the file's release); a freed page and a
 // writable entry over a write-protected page are never exempt.
-import { BASE, Kernel, mprotect, munmap, PAGE_SIZE, setupProcess } from "@mnlab/core";
-import { Lockdep, nonPreemptive, runExecution } from "@mnlab/sim";
+import { BASE, type Kernel, mprotect, munmap, PAGE_SIZE, setupProcess } from "@mnlab/core";
 import { describe, expect, it } from "vitest";
 import { RcvArray } from "../src/rcvarray.ts";
+import { sequential } from "./support.ts";
 
 const P = PAGE_SIZE;
 
-async function judge(body: (k: Kernel, rcv: RcvArray, revoked: { v: boolean }) => Promise<void>) {
-  const strategy = {
-    seed: 0,
-    beginExecution() {},
-    pickThread: nonPreemptive,
-    pickData: () => 0,
-    endExecution() {
-      return { exhausted: true };
-    },
-  };
-  return runExecution(
-    async (ex) => {
-      const k = new Kernel(ex);
-      const rcv = new RcvArray(k, 0, 8);
-      await body(k, rcv, { v: false });
-    },
-    strategy as never,
-    new Lockdep(),
-    10_000,
-    false,
-  );
+function judge(body: (k: Kernel, rcv: RcvArray, revoked: { v: boolean }) => Promise<void>) {
+  return sequential(async (k) => body(k, new RcvArray(k, 0, 8), { v: false }));
 }
 
 describe("RcvArrayEntry.classify", () => {
