@@ -1,7 +1,7 @@
 /**
  * dmirror as a driver package for `mnlab`: the DriverModel contract over lib/test_hmm.c, so
- * the conformance scenarios run on the kernel's own test driver next to the converted
- * drivers, and it gets a report page. dmirror exists only on the interval core (5.8,
+ * the ported hmm selftests (selftests.ts) and the conformance scenarios run on the kernel's
+ * own test driver next to the converted drivers, and it gets a report page. dmirror exists only on the interval core (5.8,
  * b2ef9f5a5cb3), so there is one variant, `interval`, and no legacy comparison.
  *
  * The contract's steps in dmirror's terms:
@@ -26,6 +26,7 @@ import {
 } from "@mnlab/core";
 import { dmirrorFopsOpen, dmirrorFopsRelease } from "./dmirror.ts";
 import { dmirrorFault } from "./fault.ts";
+import { selftestScenarios } from "./selftests.ts";
 
 const source = fileURLToPath(new URL("./", import.meta.url));
 
@@ -117,5 +118,5 @@ export const driverPackage: DriverPackage = {
   },
   patches: [],
   variants: [dmirrorVariant],
-  scenarios: conformance(expectations),
+  scenarios: [...selftestScenarios, ...conformance(expectations)],
 };
