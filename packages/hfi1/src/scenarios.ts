@@ -259,7 +259,7 @@ export const referenceScenarios: Scenario[] = [
       legacy: {
         verdict: "stale-access",
         ref: "(inference from the code; not in the reference) hfi1_acquire_user_pages pins from current->mm, the handler watches fd->mm",
-        note: "the child's TID is programmed from its own pages, its munmap invalidates the child's mm, which has no notifier: the entry maps a page the child no longer maps and PSM is never told. Later kernels refuse a different mm on the file (recalled as 3d2a9d642512, 5.10, CVE-2020-27835; not checked against the record)",
+        note: "the child's TID is programmed from its own pages, its munmap invalidates the child's mm, which has no notifier: the entry maps a page the child no longer maps and PSM is never told. Later kernels refuse a different mm on the file (recalled as 'IB/hfi1: Ensure correct mm is used at all times', 5.10, CVE-2020-27835; commit id not checked)",
       },
       interval: {
         verdict: "stale-access",
