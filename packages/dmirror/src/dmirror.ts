@@ -10,6 +10,9 @@
  */
 import {
   DeviceMmu,
+  type HasLifetime,
+  kfree,
+  Lifetime,
   type MmStruct,
   mmuIntervalNotifierInsert,
   mmuIntervalNotifierRemove,
@@ -38,8 +41,12 @@ export interface DmirrorOpenOptions {
   chunkPages?: number;
 }
 
-/** lib/test_hmm.c: struct dmirror @5.8 */
-export class Dmirror {
+/**
+ * lib/test_hmm.c: struct dmirror @5.8 — kzalloc'ed at open, kfree'd at release (or when the
+ * insert at open fails); the whole-VA notifier is embedded and shares its lifetime.
+ */
+export class Dmirror implements HasLifetime {
+  readonly lifetime: Lifetime;
   /** dmirror->notifier: the whole-VA interval notifier. */
   readonly notifier: DmirrorInterval;
   /** dmirror->mutex: the user lock. */
@@ -58,7 +65,9 @@ export class Dmirror {
     if (!Number.isInteger(this.chunkPages) || this.chunkPages < 1) {
       throw new Error(`dmirror: chunkPages must be a positive integer, got ${this.chunkPages}`);
     }
+    this.lifetime = new Lifetime(`struct dmirror ${name}`);
     this.notifier = new DmirrorInterval(`${name}->notifier`, this);
+    this.notifier.lifetime = this.lifetime;
     this.mutex = new Mutex(k.ex, `${name}->mutex`, "dmirror->mutex");
     this.pt = new DeviceMmu(k, `${name}->pt`, mm);
   }
@@ -78,7 +87,8 @@ export async function dmirrorFopsOpen(
   const dmirror = new Dmirror(mm, name, opts);
   const ret = await mmuIntervalNotifierInsert(dmirror.notifier, mm, 0, DMIRROR_VA_LENGTH, dmirrorMinOps);
   if (ret !== 0) {
-    dmirror.pt.closed = true; // kfree(dmirror): the device page table was never used
+    dmirror.pt.closed = true; // the device page table was never used
+    kfree(mm.kernel, dmirror, "dmirror_fops_open: kfree(dmirror)");
     return { ret, dmirror: null };
   }
   return { ret: 0, dmirror };
@@ -92,5 +102,6 @@ export async function dmirrorFopsRelease(dmirror: Dmirror): Promise<number> {
   // xa_destroy(&dmirror->pt): no callback can run any more, nothing else holds the file.
   await dmirror.pt.unmap(0, ULONG_MAX);
   dmirror.pt.closed = true;
+  kfree(dmirror.mm.kernel, dmirror, "dmirror_fops_release: kfree(dmirror)");
   return 0;
 }

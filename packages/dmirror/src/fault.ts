@@ -14,6 +14,7 @@
 import {
   EBUSY,
   EFAULT,
+  frameReturned,
   HMM_RANGE_DEFAULT_TIMEOUT,
   HmmRange55,
   hex,
@@ -119,6 +120,8 @@ export async function dmirrorFault(
   ex.trace("call", "dmirror_fault", dmirror.name, `[${hex(start)}, ${hex(end)}) ${write ? "write" : "read"}`);
   if (!(await mmgetNotZero(mm))) return 0;
   let ret = 0;
+  // `struct hmm_range range` is on dmirror_fault's stack: each chunk's dies with the frame.
+  const frame: HmmRange55[] = [];
   for (let addr = start; addr < end; ) {
     const next = Math.min(addr + dmirror.chunkPages * PAGE_SIZE, end);
     const range = new HmmRange55(
@@ -127,11 +130,13 @@ export async function dmirrorFault(
       next,
       uniformRequest(true, write), // default_flags = HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0)
     );
+    frame.push(range);
     ret = await dmirrorRangeFault(dmirror, range, write);
     if (ret !== 0) break;
     addr = next;
   }
   await mmput(mm);
+  for (const range of frame) frameReturned(mm.kernel, range, "dmirror_fault");
   ex.trace("ret", "dmirror_fault", dmirror.name, String(ret));
   return ret;
 }

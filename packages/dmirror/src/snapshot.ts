@@ -9,6 +9,7 @@
 import {
   EBUSY,
   EINVAL,
+  frameReturned,
   HMM_RANGE_DEFAULT_TIMEOUT,
   type HmmPfn,
   HmmRange55,
@@ -121,11 +122,17 @@ async function dmirrorRangeSnapshot(
   // struct dmirror_interval notifier, on the stack; range->notifier = &notifier.notifier
   const notifier = new DmirrorInterval(`${dmirror.name}->snapshot[${hex(start)}]`, dmirror);
   const ret = await mmuIntervalNotifierInsert(notifier, mm, start, end - start, dmirrorMrnOps);
-  if (ret !== 0) return ret;
+  if (ret !== 0) {
+    frameReturned(mm.kernel, notifier, "dmirror_range_snapshot");
+    return ret;
+  }
   const range = new HmmRange55(notifier, start, end, uniformRequest(false, false));
   const ret2 = await dmirrorRangeSnapshotLoop(dmirror, range, timeout, perm);
   // out:
   await mmuIntervalNotifierRemove(notifier);
+  // Both live on dmirror_range_snapshot's stack.
+  frameReturned(mm.kernel, range, "dmirror_range_snapshot");
+  frameReturned(mm.kernel, notifier, "dmirror_range_snapshot");
   return ret2;
 }
 

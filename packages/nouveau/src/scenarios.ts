@@ -252,16 +252,17 @@ export const V6: Scenario = {
   },
   expected: {
     legacy: {
-      verdict: "pass",
-      ref: "V6 (O3)",
+      verdict: "use-after-free",
+      ref: "V6 (O3); reference gpu-drivers.md 2.2 (corrected: the timeout path's missing unregister)",
       note:
-        "A liveness cost, not a safety violation: the fault is cancelled with -EBUSY after 1000 ms. The " +
-        "timeout path returns without hmm_range_unregister (reference 2.2, corrected; modelled since issue " +
-        "12): the range stays on hmm->ranges with its mmget, and the last traffic end re-validates it. No " +
-        "oracle of this run sees that yet: nothing checks mm_users at the end, and the range on the worker's " +
-        "stack has no lifetime (issue 12 section 2); once it has one, that last notifiers_decrement writing " +
-        "range->valid is a use-after-free and this expectation must change with it. " +
-        "test/audit.test.ts checks the leak itself.",
+        "Was `pass` (a liveness cost only: the fault is cancelled with -EBUSY after 1000 ms). Since issue 12 " +
+        "the timeout path returns without hmm_range_unregister, as 5.4's nouveau_range_fault does, and the " +
+        "range has a lifetime: `struct hmm_range range` is a local of nouveau_svm_fault, so once that " +
+        "returns (t = 1100) hmm->ranges links a dead stack frame. The last traffic end (t = 1500) runs " +
+        "notifiers_decrement, whose list_for_each_entry over hmm->ranges sets range->valid = true in that " +
+        "frame: a use-after-free (mm/hmm.c: notifiers_decrement() @5.4; nouveau_svm.c: nouveau_range_fault() " +
+        "@5.4, `return -EBUSY` after hmm_range_wait_until_valid fails). The -EBUSY cost is still measured " +
+        "(test/metrics.test.ts); test/audit.test.ts checks the leak itself.",
     },
     interval: {
       verdict: "pass",

@@ -37,20 +37,24 @@ describe("nouveau audit (issue 12, section 3)", () => {
         const hmm = c.mm.notifierMm!.list.find((n) => n instanceof Hmm) as Hmm;
         seen.users = c.mm.mmUsers.peek();
         seen.ranges = hmm.ranges.length;
+        // nouveau_svm_fault has returned: the leaked range is a dead stack frame, and
+        // notifiers_decrement re-validating it is a use-after-free (issue 12 section 2).
         await mmuNotifierInvalidateRangeEnd(r);
         // notifiers_decrement re-validates every registered range, the leaked one included.
         seen.valid = hmm.ranges[0]?.valid;
         await c.ctx.unregister(buf);
       },
-      expected: { legacy: { verdict: "pass" } },
+      expected: { legacy: { verdict: "use-after-free" } },
       exploration: once,
     };
     const res = await runScenario(legacy, s);
-    expect(res.verdict, res.message ?? "").toBe("pass");
+    expect(res.verdict, res.message ?? "").toBe("use-after-free");
+    expect(res.message).toMatch(
+      /^BUG: KASAN: use-after-free in notifiers_decrement: range->valid = true: struct hmm_range \[0x100000, 0x101000\) freed by return from nouveau_svm_fault/,
+    );
     expect(seen.ret).toBe(EBUSY);
     expect(seen.ranges).toBe(1); // the old model unregistered: 0
     expect(seen.users).toBe(2); // the task's reference and the leaked range's mmget
-    expect(seen.valid).toBe(true);
   });
 
   it.each(variants)("item 9 on $info.id: the first PFNCLR runs to svmm->unmanaged.limit", async (v) => {

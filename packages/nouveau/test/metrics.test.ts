@@ -26,13 +26,17 @@ import {
   V6_TRAFFIC,
 } from "../src/index.ts";
 
-async function counters(v: DriverModel, s: Scenario, preemptionBound: number) {
+async function counters(v: DriverModel, s: Scenario, preemptionBound: number, fails?: string) {
   const r = await explore(scenarioProgram(v, s), {
     strategy: makeStrategy({ name: "exhaustive", preemptionBound }),
     executions: 50_000,
   });
-  expect(r.failure, r.failure?.message).toBeNull();
-  expect(r.exhausted).toBe(true);
+  if (fails !== undefined) {
+    expect(r.failure?.kind, r.failure?.message).toBe(fails);
+  } else {
+    expect(r.failure, r.failure?.message).toBeNull();
+    expect(r.exhausted).toBe(true);
+  }
   const c = (name: string) => (r.counters[name] ?? 0) / r.executions;
   return { executions: r.executions, c };
 }
@@ -40,8 +44,16 @@ async function counters(v: DriverModel, s: Scenario, preemptionBound: number) {
 describe("V6: steady invalidations elsewhere during a GPU fault", () => {
   const trafficEnd = Math.max(...V6_TRAFFIC.map((w) => w.at + w.len));
 
+  // 5.4's run ends in a use-after-free at the last traffic end (t = 1500): the timed-out range
+  // is still on hmm->ranges after nouveau_svm_fault returned (see V6's expectation). The fault
+  // itself is over by then (t = 1100), so its numbers are whole; but the traffic thread's
+  // anon_vma read hold is still open when the run stops, and a hold is counted at its release.
+  // Nested read holds of one thread pair last-in-first-out, so the open one is the first,
+  // taken at t = 0: 5.4 misses trafficEnd ticks of hold time that 5.5 counts.
+  const openHold = trafficEnd;
+
   it("5.4 waits out HMM_RANGE_DEFAULT_TIMEOUT under mmap_sem and cancels with -EBUSY; 5.5 waits for an idle mm without mmap_sem, then maps", async () => {
-    const old = await counters(legacy, V6, 2);
+    const old = await counters(legacy, V6, 2, "use-after-free");
     const neu = await counters(interval, V6, 2);
     // 5.4: the range registers while hmm->notifiers > 0 and never becomes valid in time.
     expect(old.c(V6_COUNTERS.faultEbusy)).toBe(1);
@@ -53,18 +65,20 @@ describe("V6: steady invalidations elsewhere during a GPU fault", () => {
     expect(neu.c("nouveau.fault_cancel")).toBe(0);
     expect(old.c("nouveau.fault_cancel")).toBe(2);
     // The 5.4 wait holds mmap_sem for read; the 5.5 one holds no lock at all. The traffic's own
-    // anon_vma holds are the same in both, so the difference is the 5.4 worker's mmap_sem.
-    expect(old.c("lock_hold_ticks") - neu.c("lock_hold_ticks")).toBe(HMM_RANGE_DEFAULT_TIMEOUT);
+    // anon_vma holds are the same in both but for 5.4's hold still open (above).
+    expect(old.c("lock_hold_ticks") - neu.c("lock_hold_ticks")).toBe(HMM_RANGE_DEFAULT_TIMEOUT - openHold);
   });
 
   it("shows in the harness metrics the reports use", async () => {
     const old = await runScenario(legacy, V6);
     const neu = await runScenario(interval, V6);
-    expect(old.verdict).toBe("pass");
+    expect(old.verdict).toBe("use-after-free");
     expect(neu.verdict).toBe("pass");
-    expect(old.metrics.lockHoldTicks - neu.metrics.lockHoldTicks).toBe(HMM_RANGE_DEFAULT_TIMEOUT);
+    expect(old.metrics.lockHoldTicks - neu.metrics.lockHoldTicks).toBe(HMM_RANGE_DEFAULT_TIMEOUT - openHold);
+    // Blocked time is counted when a block ends: main's join of the traffic thread, blocked
+    // from t = 0, never ends in 5.4's run, so 5.4 misses another trafficEnd ticks.
     expect(neu.metrics.ticksBlocked - old.metrics.ticksBlocked).toBe(
-      trafficEnd - V6_FAULT_AT - HMM_RANGE_DEFAULT_TIMEOUT,
+      trafficEnd - V6_FAULT_AT - HMM_RANGE_DEFAULT_TIMEOUT + trafficEnd,
     );
   });
 });

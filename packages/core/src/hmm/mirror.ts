@@ -43,13 +43,20 @@ export interface HmmMirrorOps {
   syncCpuDevicePagetables(mirror: HmmMirror, update: MmuNotifierRange): Promise<number>;
 }
 
-/** struct hmm_mirror @5.4 */
-export class HmmMirror {
+/**
+ * struct hmm_mirror @5.4. Embedded in a driver struct (nouveau_svmm): its lifetime is the
+ * container's, and a freed mirror still on hmm->mirrors is a use-after-free on the next walk.
+ */
+export class HmmMirror implements HasLifetime {
   hmm: Hmm | null = null;
+  /** The embedding struct's lifetime. */
+  lifetime: Lifetime;
   constructor(
     readonly name: string,
     readonly ops: HmmMirrorOps,
-  ) {}
+  ) {
+    this.lifetime = new Lifetime(`struct hmm_mirror ${name}`);
+  }
 }
 
 /** struct hmm @5.4: embeds the mmu_notifier the core calls. */
@@ -162,6 +169,7 @@ async function markRangesInvalid(hmm: Hmm, nrange: MmuNotifierRange): Promise<vo
 async function syncMirrors(hmm: Hmm, nrange: MmuNotifierRange): Promise<number> {
   const k = nrange.mm.kernel;
   for (const mirror of [...hmm.mirrors]) {
+    touch(k, mirror, "hmm_invalidate_range_start: list_for_each_entry(mirror, &hmm->mirrors)");
     k.ex.count("callbacks");
     k.ex.trace("call", "sync_cpu_device_pagetables", mirror.name, describeRange(nrange));
     const rc = await mirror.ops.syncCpuDevicePagetables(mirror, nrange);
@@ -212,6 +220,7 @@ async function hmmInvalidateRangeStartPre53(hmm: Hmm, nrange: MmuNotifierRange):
   else if (!(await hmm.mirrorsSem.downReadTrylock())) return EAGAIN; // (a): notifiers stays raised
   const k = nrange.mm.kernel;
   for (const mirror of [...hmm.mirrors]) {
+    touch(k, mirror, "hmm_invalidate_range_start: list_for_each_entry(mirror, &hmm->mirrors)");
     k.ex.count("callbacks");
     const rc = await mirror.ops.syncCpuDevicePagetables(mirror, nrange);
     if (!nrange.blockable && rc === EAGAIN) {
@@ -229,7 +238,10 @@ async function hmmRelease(hmm: Hmm): Promise<void> {
   // Ranges hold an mmget, so none can exist when release runs.
   if (hmm.ranges.length > 0) k.warn("hmm_release with ranges still registered");
   await hmm.mirrorsSem.downRead();
-  for (const mirror of [...hmm.mirrors]) await mirror.ops.release(mirror);
+  for (const mirror of [...hmm.mirrors]) {
+    touch(k, mirror, "hmm_release: list_for_each_entry(mirror, &hmm->mirrors)");
+    await mirror.ops.release(mirror);
+  }
   await hmm.mirrorsSem.upRead();
 }
 

@@ -26,6 +26,7 @@
 import {
   EBUSY,
   EFAULT,
+  frameReturned,
   HMM_RANGE_DEFAULT_TIMEOUT,
   HmmRange55,
   type HmmRequest,
@@ -283,9 +284,15 @@ export async function nouveauSvmFault(svm: NouveauSvm, faults: NouveauSvmFault[]
     let ret = await mmuIntervalNotifierInsert(notifier, mm, start, size, nouveauSvmMniOps);
     if (ret === 0) {
       ret = await nouveauRangeFault(svmm, range, mm);
+      // The hmm_range lives on nouveau_range_fault's stack in 5.5; the pfns it filled are
+      // the caller's args, read below.
+      frameReturned(k, range, "nouveau_range_fault");
       await mmuIntervalNotifierRemove(notifier);
     }
     await mmput(mm);
+    // struct svm_notifier is on this function's stack: dead once the window is done (its
+    // storage is reinitialised by the next window's insert, or returned with the frame).
+    frameReturned(k, notifier, "nouveau_svm_fault (window done)");
 
     while (fi < fn) {
       const fault = faults[fi++]!;

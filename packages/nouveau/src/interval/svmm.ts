@@ -17,13 +17,17 @@ import {
   DeviceMmu,
   EAGAIN,
   EBUSY,
+  type HasLifetime,
   hex,
   type Kernel,
+  kfree,
+  Lifetime,
   type MmStruct,
   MmuNotifier,
   type MmuNotifierRange,
   mmuNotifierPut,
   rangeBlockable,
+  touch,
 } from "@mnlab/core";
 import { Mutex } from "@mnlab/sim";
 
@@ -68,15 +72,15 @@ class SvmmNotifier extends MmuNotifier {
 }
 
 /** struct nouveau_svmm @5.5 */
-export class NouveauSvmm {
+export class NouveauSvmm implements HasLifetime {
   /** svmm->vmm = &cli->svm; NULL once nouveau_svmm_fini has run. */
   vmm: NouveauVmm | null;
   readonly unmanaged: { start: number; limit: number };
   /** svmm->mutex: the hlist callback's lock, the itree callback's user lock, PFNMAP's lock. */
   readonly mutex: Mutex;
   readonly notifier: MmuNotifier;
-  /** kfree()d by free_notifier, after the SRCU grace period of mmu_notifier_put. */
-  freed = false;
+  /** kfree()d by free_notifier, after the SRCU grace period of mmu_notifier_put; the notifier is embedded. */
+  readonly lifetime: Lifetime;
 
   constructor(
     readonly kernel: Kernel,
@@ -87,18 +91,19 @@ export class NouveauSvmm {
     this.vmm = cli.svm;
     this.unmanaged = { start: unmanaged.addr, limit: unmanaged.addr + unmanaged.size };
     this.mutex = new Mutex(kernel.ex, `svmm(${name})->mutex`, "svmm->mutex");
+    this.lifetime = new Lifetime(`struct nouveau_svmm svmm(${name})`);
     this.notifier = new SvmmNotifier(this);
+    this.notifier.lifetime = this.lifetime;
+  }
+
+  get freed(): boolean {
+    return this.lifetime.isFreed;
   }
 }
 
 /** Any dereference of the svmm: once free_notifier has run it is a use-after-free. */
 export function svmmUse(svmm: NouveauSvmm, what: string): NouveauSvmm {
-  if (svmm.freed) {
-    svmm.kernel.ex.fail(
-      "use-after-free",
-      `${what}: svmm(${svmm.name}) was freed by nouveau_svmm_free_notifier while still in use`,
-    );
-  }
+  touch(svmm.kernel, svmm, what);
   return svmm;
 }
 
@@ -133,8 +138,7 @@ async function nouveauSvmmInvalidateRangeStart(mn: MmuNotifier, update: MmuNotif
 // drivers/gpu/drm/nouveau/nouveau_svm.c: nouveau_svmm_free_notifier() @5.5 — kfree the svmm
 function nouveauSvmmFreeNotifier(mn: MmuNotifier): void {
   const svmm = (mn as SvmmNotifier).svmm;
-  svmm.freed = true;
-  svmm.kernel.ex.trace("note", "kfree", `svmm(${svmm.name})`);
+  kfree(svmm.kernel, svmm, "nouveau_svmm_free_notifier: kfree(svmm)");
 }
 
 // drivers/gpu/drm/nouveau/nouveau_svm.c: nouveau_mn_ops @5.5
@@ -160,7 +164,7 @@ export async function nouveauSvmmInit(
   const svmm = new NouveauSvmm(k, cli, { addr: args.unmanagedAddr, size: args.unmanagedSize }, cli.name);
   await cli.mutex.lock();
   if (cli.svm.cli !== null) {
-    svmm.freed = true; // kfree(svmm)
+    kfree(k, svmm, "nouveau_svmm_init: kfree(svmm)");
     await cli.mutex.unlock();
     return EBUSY;
   }
@@ -174,7 +178,7 @@ export async function nouveauSvmmInit(
     cli.svm.svmm = svmm;
     cli.svm.cli = cli;
   } else {
-    svmm.freed = true;
+    kfree(k, svmm, "nouveau_svmm_init: kfree(svmm)");
   }
   await mm.mmapSem.upWrite();
   await cli.mutex.unlock();

@@ -21,6 +21,7 @@
 import {
   EBUSY,
   EFAULT,
+  frameReturned,
   HMM_RANGE_DEFAULT_TIMEOUT,
   HmmRange,
   type HmmRequest,
@@ -165,6 +166,9 @@ export async function nouveauSvmFault(svm: NouveauSvm, faults: NouveauSvmFault[]
 
   let replay = 0;
   let result = 0;
+  // `struct hmm_range range` has function scope in 5.4: every window's range dies with this
+  // frame, and one a timeout left on hmm->ranges is then a dangling list entry.
+  const frame: HmmRange[] = [];
   const fail = (ret: number) => {
     if (result === 0) result = ret < 0 ? ret : EFAULT;
   };
@@ -220,6 +224,7 @@ export async function nouveauSvmFault(svm: NouveauSvm, faults: NouveauSvmFault[]
         write: phys[i] === "VW",
       }),
     );
+    frame.push(range);
 
     let ret: number;
     for (;;) {
@@ -257,5 +262,6 @@ export async function nouveauSvmFault(svm: NouveauSvm, faults: NouveauSvmFault[]
   }
   // nouveau_svm_fault_replay(): the GPU retries the faulting accesses.
   if (replay > 0) k.ex.count("nouveau.fault_replay", replay);
+  for (const range of frame) frameReturned(k, range, "nouveau_svm_fault");
   return result;
 }

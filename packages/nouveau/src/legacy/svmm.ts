@@ -9,8 +9,8 @@
  *    the mm_struct, and nothing keeps the address space, alive for the fault worker (O2).
  *  - The svmm is kfree()d by nouveau_svmm_fini right after hmm_mirror_unregister, which
  *    waits for running sync callbacks (mirrors_sem write) but not for a fault worker that
- *    looked the svmm up earlier (O7). `freed` models the kfree: any later use through
- *    svmmUse() is a use-after-free.
+ *    looked the svmm up earlier (O7). Its lifetime (core lifetime.ts, shared by the embedded
+ *    mirror) models the kfree: any later use through svmmUse() is a use-after-free.
  *  - The mirror's release op is empty (O8): at exit_mmap nothing clears the GPU PTEs.
  *
  * Invalidation: sync_cpu_device_pagetables sees every invalidation of the mm (hmm has no
@@ -21,16 +21,20 @@ import {
   DeviceMmu,
   EAGAIN,
   EBUSY,
+  type HasLifetime,
   HmmMirror,
   hex,
   hmmMirrorRegister,
   hmmMirrorUnregister,
   type Kernel,
+  kfree,
+  Lifetime,
   type MmStruct,
   type MmuNotifierRange,
   mmget,
   mmput,
   rangeBlockable,
+  touch,
 } from "@mnlab/core";
 import { Mutex } from "@mnlab/sim";
 
@@ -76,7 +80,7 @@ class SvmmMirror extends HmmMirror {
 }
 
 /** struct nouveau_svmm @5.4 */
-export class NouveauSvmm {
+export class NouveauSvmm implements HasLifetime {
   /** svmm->vmm = &cli->svm */
   readonly vmm: NouveauCli["svm"];
   readonly unmanaged: { start: number; limit: number };
@@ -85,8 +89,8 @@ export class NouveauSvmm {
   /** svmm->mm: a raw pointer; hmm's mmgrab keeps the struct, nothing keeps its users. */
   mm: MmStruct | null = null;
   readonly mirror: HmmMirror;
-  /** kfree()d by nouveau_svmm_fini. */
-  freed = false;
+  /** kfree()d by nouveau_svmm_fini (or by an init that failed); the mirror is embedded. */
+  readonly lifetime: Lifetime;
 
   constructor(
     readonly kernel: Kernel,
@@ -97,18 +101,19 @@ export class NouveauSvmm {
     this.vmm = cli.svm;
     this.unmanaged = { start: unmanaged.addr, limit: unmanaged.addr + unmanaged.size };
     this.mutex = new Mutex(kernel.ex, `svmm(${name})->mutex`, "svmm->mutex");
+    this.lifetime = new Lifetime(`struct nouveau_svmm svmm(${name})`);
     this.mirror = new SvmmMirror(this);
+    this.mirror.lifetime = this.lifetime;
+  }
+
+  get freed(): boolean {
+    return this.lifetime.isFreed;
   }
 }
 
 /** Any dereference of the svmm: after nouveau_svmm_fini's kfree it is a use-after-free. */
 export function svmmUse(svmm: NouveauSvmm, what: string): NouveauSvmm {
-  if (svmm.freed) {
-    svmm.kernel.ex.fail(
-      "use-after-free",
-      `${what}: svmm(${svmm.name}) was kfree()d by nouveau_svmm_fini while still in use`,
-    );
-  }
+  touch(svmm.kernel, svmm, what);
   return svmm;
 }
 
@@ -167,7 +172,7 @@ export async function nouveauSvmmInit(
   if (cli.svm.cli !== null) {
     // Unclear in the record: 5.4 unwinds through nouveau_svmm_fini(&svmm) on this path; with
     // a mirror never registered the model just frees it (not reachable from the contract).
-    svmm.freed = true;
+    kfree(k, svmm, "nouveau_svmm_init: kfree(svmm)");
     await cli.mutex.unlock();
     return EBUSY;
   }
@@ -183,7 +188,7 @@ export async function nouveauSvmmInit(
   }
   await mm.mmapSem.upWrite();
   await mmput(mm); // at once: from here only hmm's mmgrab holds the mm
-  if (ret !== 0) svmm.freed = true;
+  if (ret !== 0) kfree(k, svmm, "nouveau_svmm_init: kfree(svmm)");
   await cli.mutex.unlock();
   return ret;
 }
@@ -216,7 +221,7 @@ export async function nouveauSvmmFini(cli: NouveauCli): Promise<void> {
   if (svmm === null) return;
   cli.kernel.ex.trace("call", "nouveau_svmm_fini", svmm.name);
   await hmmMirrorUnregister(svmm.mirror); // mirrors_sem (write): waits for running sync callbacks
-  svmm.freed = true; // kfree(*psvmm): no reference counts, no grace period
-  cli.kernel.ex.trace("note", "kfree", `svmm(${svmm.name})`);
+  // kfree(*psvmm): no reference counts, no grace period
+  kfree(cli.kernel, svmm, "nouveau_svmm_fini: kfree(*psvmm)");
   cli.svm.svmm = null;
 }

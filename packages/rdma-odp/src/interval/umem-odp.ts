@@ -22,8 +22,11 @@ import {
   errname,
   type GupPage,
   getUserPages,
+  type HasLifetime,
   hex,
   type Kernel,
+  kfree,
+  Lifetime,
   type MmStruct,
   MmuIntervalNotifier,
   type MmuIntervalNotifierOps,
@@ -36,6 +39,7 @@ import {
   PAGE_SIZE,
   type Page,
   releaseUserPages,
+  touch,
   ULONG_MAX,
 } from "@mnlab/core";
 import { Mutex } from "@mnlab/sim";
@@ -51,9 +55,13 @@ export class UmemOdpNotifier extends MmuIntervalNotifier {
   }
 }
 
-/** struct ib_umem_odp @5.5 (explicit MRs; is_implicit_odp is never set in the model). */
-export class IbUmemOdp {
+/**
+ * struct ib_umem_odp @5.5 (explicit MRs; is_implicit_odp is never set in the model). Its
+ * lifetime is the embedded notifier's too: kfree(umem_odp) at the end of ib_umem_odp_release.
+ */
+export class IbUmemOdp implements HasLifetime {
   readonly name: string;
+  readonly lifetime: Lifetime;
   readonly notifier: UmemOdpNotifier;
   /** The user lock of the collision-retry protocol: set_seq and read_retry run under it. */
   readonly umemMutex: Mutex;
@@ -65,8 +73,6 @@ export class IbUmemOdp {
   npages = 0;
   /** umem_odp->private: the driver's MR. */
   priv: object | null = null;
-  /** Oracle bookkeeping: kfree()d by ib_umem_odp_release. */
-  freed = false;
 
   constructor(
     readonly kernel: Kernel,
@@ -77,8 +83,15 @@ export class IbUmemOdp {
     readonly writable: boolean,
   ) {
     this.name = `umem_odp${id}`;
+    this.lifetime = new Lifetime(`struct ib_umem_odp ${this.name}`);
     this.notifier = new UmemOdpNotifier(this);
+    this.notifier.lifetime = this.lifetime; // embedded: container_of(mni, struct ib_umem_odp, notifier)
     this.umemMutex = new Mutex(kernel.ex, `${this.name}->umem_mutex`, "umem_odp->umem_mutex");
+  }
+
+  /** Freed by ib_umem_odp_release (oracles and tests). */
+  get freed(): boolean {
+    return this.lifetime.isFreed;
   }
 }
 
@@ -125,7 +138,7 @@ export async function ibUmemOdpRelease(umem: IbUmemOdp): Promise<void> {
   await umem.umemMutex.unlock();
   await mmuIntervalNotifierRemove(umem.notifier);
   // kvfree(dma_list), kvfree(page_list), put_pid(tgid), kfree(umem_odp)
-  umem.freed = true;
+  kfree(umem.kernel, umem, "ib_umem_odp_release: kfree(umem_odp)");
 }
 
 /**
@@ -171,6 +184,7 @@ export async function ibUmemOdpMapDmaPages(
   currentSeq: number,
 ): Promise<number> {
   const k = umem.kernel;
+  touch(k, umem, "ib_umem_odp_map_dma_pages");
   const mm = umem.owningMm;
   if (accessMask === 0) return EINVAL;
   if (userVirt < umem.start || userVirt + bcnt > umem.end) return EFAULT;

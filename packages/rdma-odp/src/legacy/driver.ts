@@ -42,12 +42,17 @@ interface OdpBuffer54 extends BufferHandle {
 
 /** The oracles the reference asks for in every OLD run (1.5): notifiers_count >= 0. */
 function installOdpInvariants(k: Kernel, dev: Mlx5IbDev54): void {
-  k.ex.addCheck("core-invariant", () => {
-    for (const u of dev.umems) {
-      if (u.notifiersCount < 0) return `${u.name}: notifiers_count is ${u.notifiersCount}`;
-    }
-    return null;
-  });
+  // notifiers_count is umem_mutex's: checked only while no umem_mutex is held.
+  k.ex.addCheck(
+    "core-invariant",
+    () => {
+      for (const u of dev.umems) {
+        if (u.notifiersCount < 0) return `${u.name}: notifiers_count is ${u.notifiersCount}`;
+      }
+      return null;
+    },
+    { protectedBy: () => dev.umems.map((u) => u.umemMutex) },
+  );
 }
 
 function legacyModel(id: string, quirks: OdpLegacyQuirks, summary: string, commits: string[]): DriverModel {

@@ -22,6 +22,7 @@ import {
   type MmStruct,
   PAGE_SHIFT,
   PAGE_SIZE,
+  touch,
 } from "@mnlab/core";
 import { SharedCell, Srcu } from "@mnlab/sim";
 import {
@@ -122,7 +123,7 @@ async function mlx5IbUpdateXlt(mr: Mlx5IbMr54, idx: number, npages: number): Pro
  */
 export async function mlx5IbInvalidateRange(umem: IbUmemOdp, start: number, end: number): Promise<void> {
   const k = umem.kernel;
-  if (umem.freed) k.ex.fail("use-after-free", `mlx5_ib_invalidate_range on ${umem.name} after kfree`);
+  touch(k, umem, "mlx5_ib_invalidate_range");
   const mr = umem.priv as Mlx5IbMr54 | null;
   if (mr === null || !mr.pdSet) return;
   const from = Math.max(umem.start, start);
@@ -155,8 +156,7 @@ async function pagefaultMr(mr: Mlx5IbMr54, ioVirt: number, bcnt: number): Promis
   // A NIC fault is never a downgrade (only prefetch is): a writable MR is faulted for write.
   let accessMask = ODP_READ_ALLOWED_BIT;
   if (odp.writable) accessMask |= ODP_WRITE_ALLOWED_BIT;
-  await k.ex.point("READ_ONCE", `${odp.name}->notifiers_seq`);
-  const currentSeq = odp.notifiersSeq;
+  const currentSeq = await odp.seq.load(); // READ_ONCE(odp->notifiers_seq)
   // smp_rmb(): the seq is read before GUP looks at the page table.
   let ret = await ibUmemOdpMapDmaPages(odp, ioVirt, size, accessMask, currentSeq);
   if (ret >= 0) {

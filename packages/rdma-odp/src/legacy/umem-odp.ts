@@ -29,9 +29,12 @@ import {
   errname,
   type GupPage,
   getUserPages,
+  type HasLifetime,
   hex,
   IntervalTree,
   type Kernel,
+  kfree,
+  Lifetime,
   type MmStruct,
   MmuNotifier,
   type MmuNotifierOps,
@@ -47,9 +50,10 @@ import {
   type Page,
   rangeBlockable,
   releaseUserPages,
+  touch,
   ULONG_MAX,
 } from "@mnlab/core";
-import { Completion, Mutex, RwSemaphore } from "@mnlab/sim";
+import { Completion, LocklessField, Mutex, RwSemaphore } from "@mnlab/sim";
 
 /** Counter: a notifier invalidation reached one umem (metrics, not kernel state). */
 export const UMEM_INVALIDATIONS = "umem_invalidations";
@@ -92,13 +96,19 @@ export class IbUcontextPerMm extends MmuNotifier {
 }
 
 /** struct ib_umem_odp @5.4 (explicit MRs; is_implicit_odp is never set in the model). */
-export class IbUmemOdp {
+export class IbUmemOdp implements HasLifetime {
   readonly name: string;
+  /** kfree(umem_odp) at the end of ib_umem_odp_release. */
+  readonly lifetime: Lifetime;
   readonly umemMutex: Mutex;
   readonly notifierCompletion: Completion;
   perMm: IbUcontextPerMm | null = null;
-  /** Bumped by every end_account: a fault that snapshotted an older value must retry. */
-  notifiersSeq = 0;
+  /**
+   * notifiers_seq, bumped by every end_account under umem_mutex: a fault that snapshotted an
+   * older value must retry. pagefault_mr() samples it without the mutex (READ_ONCE, then
+   * smp_rmb): a lockless field, so the bump is its own scheduling point.
+   */
+  readonly seq: LocklessField<number>;
   /** Invalidations between their start_account and end_account. */
   notifiersCount = 0;
   /** interval_tree.start / .last + 1: ib_umem_start() / ib_umem_end(). */
@@ -110,8 +120,6 @@ export class IbUmemOdp {
   npages = 0;
   /** umem_odp->private: the driver's MR (mlx5_ib_mr), set once the MR exists. */
   priv: { readonly pdSet: boolean } | null = null;
-  /** Oracle bookkeeping: kfree()d by ib_umem_odp_release. */
-  freed = false;
 
   constructor(
     readonly kernel: Kernel,
@@ -123,8 +131,20 @@ export class IbUmemOdp {
     readonly device: IbDeviceOdpOps,
   ) {
     this.name = `umem_odp${id}`;
+    this.lifetime = new Lifetime(`struct ib_umem_odp ${this.name}`);
     this.umemMutex = new Mutex(kernel.ex, `${this.name}->umem_mutex`, "umem_odp->umem_mutex");
+    this.seq = new LocklessField(kernel.ex, `${this.name}->notifiers_seq`, 0, this.umemMutex);
     this.notifierCompletion = new Completion(kernel.ex, `${this.name}->notifier_completion`);
+  }
+
+  /** notifiers_seq read plainly (under umem_mutex, or by oracles). */
+  get notifiersSeq(): number {
+    return this.seq.get();
+  }
+
+  /** Freed by ib_umem_odp_release (oracles and tests). */
+  get freed(): boolean {
+    return this.lifetime.isFreed;
   }
 }
 
@@ -142,7 +162,7 @@ async function ibUmemNotifierStartAccount(umem: IbUmemOdp): Promise<void> {
 async function ibUmemNotifierEndAccount(umem: IbUmemOdp): Promise<void> {
   await umem.umemMutex.lock();
   // The seq bump tells a racing fault that the page it is about to map may be gone.
-  ++umem.notifiersSeq;
+  await umem.seq.set(umem.notifiersSeq + 1);
   if (--umem.notifiersCount === 0) await umem.notifierCompletion.completeAll();
   await umem.umemMutex.unlock();
 }
@@ -334,7 +354,7 @@ export async function ibUmemOdpRelease(umem: IbUmemOdp): Promise<void> {
   await mmuNotifierPut(perMm);
   await perMm.umemRwsem.upWrite();
   await mmdrop(umem.owningMm);
-  umem.freed = true; // kfree(umem_odp)
+  kfree(umem.kernel, umem, "ib_umem_odp_release: kfree(umem_odp)");
 }
 
 // ---------------------------------------------------------------- DMA mapping
@@ -392,6 +412,7 @@ export async function ibUmemOdpMapDmaPages(
   currentSeq: number,
 ): Promise<number> {
   const k = umem.kernel;
+  touch(k, umem, "ib_umem_odp_map_dma_pages");
   const mm = umem.owningMm;
   if (accessMask === 0) return EINVAL;
   if (userVirt < umem.start || userVirt + bcnt > umem.end) return EFAULT;
