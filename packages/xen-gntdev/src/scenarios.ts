@@ -30,6 +30,7 @@ import {
   type Expectation,
   type ExplorationSpec,
   exitTask,
+  type Finding,
   fork,
   getUserPages,
   isBuffer,
@@ -76,6 +77,19 @@ const HVM_PASS = (note: string): Pick<Four, "legacy-hvm" | "interval-hvm"> => ({
 const HVM_ZAP =
   "the PTEs map ballooned pages by vm_insert_page; zapping them is legal, the grants stay on the pfns until the last gntdev_put_map unmaps them";
 
+const LATER_SPLIT =
+  'Not in the reference or findings-status. The record here does not say; an upstream change titled "xen/gntdev: Accommodate VMA splitting" (2022) is remembered, unverified, to rework gntdev_vma_close and the notifier for split VMAs.';
+const SPLIT_FINDING: Finding = {
+  explanation:
+    "The notifier covers the VMA's range at mmap time, but gntdev_invalidate clips the range to map->vma's current bounds (its FIXME). __split_vma keeps the original vm_area_struct — map->vma — for the part outside a munmapped hole, so the hole's own invalidation is answered true without an unmap, and zap_pte_range then clears grant PTEs Xen still owns. 5.4's in_range()/unmap_if_in_range() did the same; the conversion kept it.",
+  lines: [
+    "drivers/xen/gntdev.c: gntdev_invalidate() @5.5 (map->vma->vm_start >= range->end || map->vma->vm_end <= range->start)",
+    "mm/mmap.c: __split_vma() @5.5 (vma_adjust keeps the original for one part)",
+    "mm/mmap.c: __do_munmap() @5.5 (split, detach, then unmap_region)",
+  ],
+  later: LATER_SPLIT,
+};
+
 const SPLIT_NOTE_54 =
   "(inference, not in the reference) __split_vma leaves map->vma on the part outside the hole; in_range() tests that part's bounds, the unmapped grants are skipped and zap_pte_range clears their PTEs: Xen's implicit unmap";
 const SPLIT_NOTE_55 =
@@ -90,6 +104,7 @@ const splitExpect = (what: string): Four => ({
     verdict: "stale-access",
     ref: "d3eeb1d77c5d gntdev_invalidate() FIXME + __split_vma",
     note: `${SPLIT_NOTE_55}; ${what}`,
+    finding: SPLIT_FINDING,
   },
   ...HVM_PASS(HVM_ZAP),
 });
@@ -354,8 +369,58 @@ export const referenceScenarios: Scenario[] = [
         verdict: "kernel-bug",
         ref: "d3eeb1d77c5d gntdev_vma_close() + mm/mmap.c __split_vma",
         note: "FINDING (not in the reference): closing the tail's new VMA fires WARN_ON(map->vma != vma) and removes the map's notifier anyway; closing the original then WARNs again and calls mmu_interval_notifier_remove a second time: interval_tree_remove of an erased node (rb-tree corruption) and a second mmdrop",
+        finding: {
+          explanation:
+            "Every part of a split gntdev VMA is closed, but there is one notifier per map. gntdev_vma_close only WARNs when map->vma is not the VMA being closed, then removes the notifier and clears map->vma regardless: the first part closed removes it, the last part closed removes it again (rb_erase of a node already erased, a second mmdrop of the mm). 5.4's vma_close only cleared map->vma under priv->lock, which is harmless twice.",
+          lines: [
+            "drivers/xen/gntdev.c: gntdev_vma_close() @5.5 (WARN_ON(map->vma != vma); mmu_interval_notifier_remove(&map->notifier); map->vma = NULL)",
+            "mm/mmu_notifier.c: mmu_interval_notifier_remove() @5.5 (interval_tree_remove without RB_CLEAR_NODE)",
+          ],
+          later: LATER_SPLIT,
+        },
       },
       ...HVM_PASS("no notifier; splits and closes only move map references"),
+    },
+  },
+  {
+    name: "G-concurrent-madvise-dontneed",
+    description:
+      "Two threads of the backend madvise(MADV_DONTNEED) the same 2-page PV grant mapping at once: both " +
+      "hold mmap_sem for read only, so both CLEAR invalidations run their callbacks concurrently. " +
+      "Each grant handle must be unmapped once.",
+    exploration: BOUND2,
+    async run(s) {
+      const buf = await mustRegister(s, BASE, 2 * P);
+      await both(
+        s,
+        ["madvise_a", async () => void (await madviseDontneed(s.mm, BASE, 2 * P))],
+        ["madvise_b", async () => void (await madviseDontneed(s.mm, BASE, 2 * P))],
+      );
+      await s.ctx.unregister(buf);
+    },
+    expected: {
+      legacy: {
+        verdict: "pass",
+        ref: "drivers/xen/gntdev.c mn_invl_range_start() @5.4",
+        note: "priv->lock serialises the two callbacks; the second finds every handle -1 and unmaps nothing",
+      },
+      interval: {
+        verdict: "kernel-warn",
+        ref: "d3eeb1d77c5d gntdev_invalidate() (no lock) + unmap_grant_pages()",
+        note: "FINDING (not in the reference): the callback takes no gntdev lock, so both read the same live handles before either sets them to -1; the second GNTTABOP_unmap_grant_ref gets GNTST_bad_handle, __unmap_grant_pages returns -EINVAL and gntdev_invalidate's WARN_ON(err) fires",
+        finding: {
+          explanation:
+            "5.4 serialised every invalidation on priv->lock, so unmap_grant_pages saw handles set to -1 by the previous one. 5.5's gntdev_invalidate takes no lock, and two invalidations of one map can run at once when neither holds mmap_sem for write (madvise(MADV_DONTNEED) holds it for read): both pass the handle != -1 test before either hypercall returns, and the second unmaps handles Xen has already released.",
+          lines: [
+            "drivers/xen/gntdev.c: gntdev_invalidate() @5.5 (no priv->lock)",
+            "drivers/xen/gntdev.c: unmap_grant_pages() / __unmap_grant_pages() @5.5 (handle == -1 test, then -1 after the hypercall)",
+            "mm/madvise.c: madvise_dontneed_single_vma() @5.5 (mmap_sem for read)",
+          ],
+          later:
+            "Not in the reference or findings-status; the record here says nothing of later locking in gntdev_invalidate.",
+        },
+      },
+      ...HVM_PASS("no notifier: DONTNEED zaps ordinary PTEs"),
     },
   },
   {
@@ -437,6 +502,15 @@ export const referenceScenarios: Scenario[] = [
         verdict: "stale-access",
         ref: "d3eeb1d77c5d gntdev_invalidate() + mprotect_fixup",
         note: "FINDING (not in the reference): the same offset arithmetic from map->vma->vm_start as 5.4; the notifier (over pages 0-3) is called for pages 2-3 and unmaps pages 0-1's grants",
+        finding: {
+          explanation:
+            "mprotect_fixup splits so that the original vm_area_struct (map->vma) keeps the protected part; gntdev_invalidate computes the page offset as (mstart - map->vma->vm_start) >> PAGE_SHIFT, i.e. from the shrunken VMA, not from pages_vm_start, so it unmaps the grants at the start of the map and leaves the protected ones for change_pte_range to rewrite.",
+          lines: [
+            "drivers/xen/gntdev.c: gntdev_invalidate() @5.5 (unmap_grant_pages(map, (mstart - map->vma->vm_start) >> PAGE_SHIFT, ...))",
+            "mm/mprotect.c: mprotect_fixup() @5.5 (split_vma(..., start, 1); split_vma(..., end, 0))",
+          ],
+          later: `${LATER_SPLIT} What Xen does with a grant PTE whose RW bit Linux rewrites is not in the record either.`,
+        },
       },
       ...HVM_PASS("PROTECTION_VMA needs no notifier; change_pte_range write-protects ordinary PTEs"),
     },
