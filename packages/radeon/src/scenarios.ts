@@ -368,6 +368,22 @@ const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> = {
       verdict: "stale-access",
       ref: "radeon_gem_object_free @5.5 (reasoned)",
       note: UNREGISTER_NOTE,
+      finding: {
+        explanation:
+          "After 3506ff69c3ec radeon_mn_unregister removes the BO's interval notifier before the BO is unbound: " +
+          "radeon_gem_object_free calls it first and only then drops the BO, which TTM unbinds (unpins) in " +
+          "radeon_ttm_bo_destroy, or later from the delayed-destroy worker while a fence is pending. An " +
+          "invalidation in between calls nobody; the PTEs go while the GART still maps the pages. They hold " +
+          "GUP references (no use-after-free); no new CS can name the BO, but a job in flight reads pages the " +
+          "process no longer has. The 5.4 order is the same (radeon_gem.c is not touched by the patch).",
+        lines: [
+          "drivers/gpu/drm/radeon/radeon_gem.c: radeon_gem_object_free() @5.5 (radeon_mn_unregister, then radeon_bo_unref)",
+          "drivers/gpu/drm/radeon/radeon_mn.c: radeon_mn_unregister() @5.5 (mmu_interval_notifier_remove, no unbind)",
+          "drivers/gpu/drm/ttm/ttm_bo.c: ttm_bo_release() @5.5 (a busy BO is destroyed later, by the delayed-destroy work)",
+        ],
+        later:
+          "Not covered by the reference's findings-status; no later change to these lines is recorded there.",
+      },
     },
   },
   "oom-reaper-nonblocking": {
@@ -386,6 +402,23 @@ const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> = {
         "not tt_bound yet, radeon_mn_invalidate returns true ('not bound'), the reaper zaps the VMA, and the " +
         "CS then programs the GART with the reaped pages. 5.4 never reaps while a node exists, so it cannot " +
         "lose this race; 5.5 made the OOM reaper effective for unbound BOs and with it opened O2 to it.",
+      finding: {
+        explanation:
+          "radeon_mn_invalidate returns true at once for a BO whose TT is not tt_bound, without taking the " +
+          "reservation, so on the OOM reaper's non-blockable range it lets the zap go ahead. A CS can be inside " +
+          "ttm_bo_validate at that moment — the reaper holds mmap_sem only for read, like the CS — having taken " +
+          "page references with get_user_pages but not yet set tt_bound; nothing makes it look again (no " +
+          "read_begin/read_retry around GUP: the FIXME), so it programs the GART with the pages the reaper " +
+          "has just taken out of the process. 5.4 refused every non-blockable range while a node existed.",
+        lines: [
+          "drivers/gpu/drm/radeon/radeon_mn.c: radeon_mn_invalidate() @5.5 (`if (!bo->tbo.ttm || bo->tbo.ttm->state != tt_bound) return true;` before the blockable test)",
+          "drivers/gpu/drm/radeon/radeon_mn.c: radeon_mn_register() @5.5 (read_begin once, value discarded: FIXME)",
+          "drivers/gpu/drm/radeon/radeon_ttm.c: radeon_ttm_tt_pin_userptr() @5.5 (get_user_pages with no read_retry)",
+          "mm/oom_kill.c: __oom_reap_task_mm() @5.5 (down_read_trylock(mmap_sem); zap on a successful nonblock start)",
+        ],
+        later:
+          "Not covered by the reference's findings-status; no later change to these lines is recorded there.",
+      },
     },
   },
   "exit-during-populate": {
