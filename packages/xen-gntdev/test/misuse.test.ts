@@ -73,3 +73,30 @@ describe("gntdev_mmap refusals (drivers/xen/gntdev.c @5.4/@5.5)", () => {
     }
   });
 });
+
+describe("the hypervisor's answers (xen/common/grant_table.c)", () => {
+  it("an unknown handle is GNTST_bad_handle; a grant PTE Linux clears behind Xen's back is reported as an implicit unmap", async () => {
+    const statuses: number[] = [];
+    const { r } = await exploreCounters(
+      legacy,
+      adHoc("bad unmaps", async (s) => {
+        statuses.length = 0; // the explorer re-runs a failing execution while shrinking it
+        const g = gntdevOf(s.k);
+        const op = { host: null, handle: 99, status: 0 };
+        await g.xen.unmapGrantRef([op], "test");
+        statuses.push(op.status);
+        const buf = await s.ctx.register(BASE, P, { write: true });
+        void buf;
+        // Linux clears the grant PTE itself (as a zap of an unnotified range would).
+        s.mm.pt.clear(BASE);
+        await s.ex.point("after the clear");
+      }),
+      0,
+    );
+    expect(statuses).toEqual([-4]);
+    expect(r.failure?.kind).toBe("stale-access");
+    // Outside an invalidation core's at-rest device oracle sees the hypervisor's record first;
+    // inside one (a zap) the hypervisor's own check names the implicit unmap (counterexamples test).
+    expect(r.failure?.message).toMatch(/0x100000/);
+  });
+});
