@@ -136,6 +136,40 @@ export const referenceScenarios: Scenario[] = [
     },
   },
   {
+    name: "H2-psm-polls-during-munmap",
+    description:
+      "H2 with PSM polling its event bit (a lockless read of the event page) while the munmap's " +
+      "callback queues the TID and sets the bit under invalid_lock; PSM reads the list with " +
+      "TID_INVAL_READ, which clears the bit under the same lock, and frees the TID; then the NIC " +
+      "receives. PSM must not lose the event: whatever it misses in its first poll it finds in the next.",
+    exploration: EXHAUSTIVE,
+    async run(s) {
+      const buf = await programmed(s, BASE, 2 * P);
+      await both(
+        s,
+        ["munmap", async () => void (await munmap(s.mm, BASE, 2 * P))],
+        ["psm", () => psmProgress(s, 2, 1)],
+      );
+      await s.ctx.access(buf, pageAddr(0), true);
+      await s.ctx.unregister(buf);
+      const { psm } = hfiOf(s);
+      if (psm.owned.size > 0)
+        s.ex.fail("leak", `PSM still holds ${psm.owned.size} TIDs after its last poll and unregister`);
+    },
+    expected: {
+      legacy: {
+        verdict: "pass",
+        ref: `${REF} row H2`,
+        note: 'set_bit under invalid_lock; TID_INVAL_READ clears it under the same lock ("otherwise, PSM can miss events")',
+      },
+      interval: {
+        verdict: "pass",
+        ref: `${REF} row H2; 3889551db212`,
+        note: "the same: the queueing half of tid_rb_invalidate is unchanged",
+      },
+    },
+  },
+  {
     name: "H3-tid-free-during-invalidation",
     description:
       "PSM frees a programmed TID (TID_FREE -> unprogram_rcvarray -> clear_tid_node) while a munmap " +
