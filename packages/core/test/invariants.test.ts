@@ -235,7 +235,7 @@ describe("6.1 a corrupted core state is reported as core-invariant", () => {
       }),
     );
     expect(o.failure?.kind).toBe("core-invariant");
-    expect(o.failure?.message).toBe("mm0: invalidate_seq went back from 3 to 2");
+    expect(o.failure?.message).toBe("mm0: invalidate_seq went back from 3 to 2 (invariant 2)");
   });
 
   it("a callback that inserts into nmm.itree directly while the seq is odd", async () => {
@@ -247,7 +247,7 @@ describe("6.1 a corrupted core state is reported as core-invariant", () => {
       }),
     );
     expect(o.failure?.kind).toBe("core-invariant");
-    expect(o.failure?.message).toBe("mm0: the tree changed size while invalidate_seq 3 is odd");
+    expect(o.failure?.message).toBe("mm0: the tree changed size while invalidate_seq 3 is odd (invariant 4)");
   });
 
   it("a callback that writes an even notifier seq (skipping the odd cur_seq)", async () => {
@@ -257,7 +257,7 @@ describe("6.1 a corrupted core state is reported as core-invariant", () => {
       }),
     );
     expect(o.failure?.kind).toBe("core-invariant");
-    expect(o.failure?.message).toBe("mm0: rogue.mni seq 4 is even");
+    expect(o.failure?.message).toBe("mm0: rogue.mni seq 4 is even (invariant 1)");
   });
 
   it("a callback that bumps active_invalidate_ranges", async () => {
@@ -267,7 +267,9 @@ describe("6.1 a corrupted core state is reported as core-invariant", () => {
       }),
     );
     expect(o.failure?.kind).toBe("core-invariant");
-    expect(o.failure?.message).toBe("mm0: active_invalidate_ranges 2 exceeds the 1 open invalidations");
+    expect(o.failure?.message).toBe(
+      "mm0: active_invalidate_ranges 2 exceeds the 1 open invalidations (invariant 3)",
+    );
   });
 
   it("a deferred insert that is already in the tree", async () => {
@@ -290,6 +292,8 @@ describe("6.1 a corrupted core state is reported as core-invariant", () => {
       await t.join();
     });
     expect(o.failure?.kind).toBe("core-invariant");
-    expect(o.failure?.message).toBe("mm0: deferred gate.mni: pending insert is already in the tree");
+    expect(o.failure?.message).toBe(
+      "mm0: deferred gate.mni: pending insert is already in the tree (invariant 5)",
+    );
   });
 });

@@ -17,7 +17,7 @@ import {
   mmuNotifierRelease,
 } from "../notifier/mmu-notifier.ts";
 import { rangeInit } from "../notifier/range.ts";
-import { tlbFinishMmu, zapPteRange } from "./zap.ts";
+import { freePgtables, tlbFinishMmu, zapPteRange } from "./zap.ts";
 
 /** mm/mmap.c: exit_mmap() @5.5 */
 export async function exitMmap(mm: MmStruct): Promise<void> {
@@ -32,6 +32,7 @@ export async function exitMmap(mm: MmStruct): Promise<void> {
   tlbFinishMmu(mm, pages);
   const vmas = mm.vmas;
   mm.vmas = [];
+  freePgtables(mm, 0, ULONG_MAX);
   for (const v of vmas) await removeVma(v);
   mm.exited = true;
 }

@@ -48,6 +48,7 @@ export async function handleMmFault(mm: MmStruct, addr: number, write: boolean):
       mm.pt.set(addr, k.zeroPage, false);
       return "ok";
     }
+    if (!vma.flags.shared) vma.anonVma = true; // anon_vma_prepare()
     const page = k.pages.allocPage();
     page.mapcount = 1;
     mm.pt.set(addr, page, vma.flags.write);
@@ -59,6 +60,7 @@ export async function handleMmFault(mm: MmStruct, addr: number, write: boolean):
     mm.pt.set(addr, orig.page, true); // wp_page_reuse(): upgrading needs no invalidation
     return "ok";
   }
+  vma.anonVma = true; // wp_page_copy(): anon_vma_prepare()
   await wpPageCopy(mm, addr, orig);
   return "ok";
 }
@@ -102,7 +104,8 @@ async function wpPageCopy(mm: MmStruct, addr: number, orig: Pte): Promise<void> 
 }
 
 /**
- * A CPU access from user space: take mmap_sem for read, fault the page in if needed, read
+ * arch/x86/mm/fault.c: do_user_addr_fault() @5.5 -> handle_mm_fault(), as a user-space load
+ * or store meets it (the access itself has no kernel original). Take mmap_sem for read, fault the page in if needed, read
  * or write its data word. Returns the data read (or written), or "sigsegv". A fault that
  * returns without installing the PTE (a lost race) is followed by the same access again,
  * as the hardware re-executes the instruction.

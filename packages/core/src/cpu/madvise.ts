@@ -8,6 +8,7 @@ import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from "
 import { rangeInit } from "../notifier/range.ts";
 import { tlbFinishMmu, zapPteRange } from "./zap.ts";
 
+// mm/madvise.c: madvise_dontneed_single_vma() -> zap_page_range() @5.5 (madvise(MADV_DONTNEED))
 export async function madviseDontneed(mm: MmStruct, start: number, len: number): Promise<number> {
   mm.kernel.ex.trace("call", "madvise(MADV_DONTNEED)", mm.name);
   await mm.mmapSem.downRead();

@@ -12,7 +12,7 @@ import { removeVma } from "../mm/split-vma.ts";
 import { Vma } from "../mm/vma.ts";
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from "../notifier/mmu-notifier.ts";
 import { describeRange, rangeInit } from "../notifier/range.ts";
-import { detachVmas, tlbFinishMmu, zapPteRange } from "./zap.ts";
+import { detachVmas, freePgtables, tlbFinishMmu, zapPteRange } from "./zap.ts";
 
 /** The struct file of a device mapping: its ->mmap sets vm_ops and vm_private_data. */
 export interface MmapFile {
@@ -37,6 +37,7 @@ async function unmapRegion(mm: MmStruct, start: number, end: number): Promise<vo
   await mmuNotifierInvalidateRangeStart(range);
   const pages = await zapPteRange(mm, start, end);
   await mmuNotifierInvalidateRangeEnd(range);
+  freePgtables(mm, start, end);
   tlbFinishMmu(mm, pages);
 }
 

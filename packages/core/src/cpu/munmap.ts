@@ -7,12 +7,13 @@
  * `thpSplit` adds the nested invalidation __split_huge_pmd() issues (MMU_NOTIFY_CLEAR over
  * the huge page) inside the open UNMAP bracket, as when the unmapped range cuts a THP.
  */
+import { EINVAL } from "../errno.ts";
 import type { MmStruct } from "../mm/mm.ts";
 import { PAGE_SIZE } from "../mm/page.ts";
 import { removeVma } from "../mm/split-vma.ts";
 import { mmuNotifierInvalidateRangeEnd, mmuNotifierInvalidateRangeStart } from "../notifier/mmu-notifier.ts";
 import { rangeInit } from "../notifier/range.ts";
-import { detachVmas, tlbFinishMmu, zapPteRange } from "./zap.ts";
+import { detachVmas, freePgtables, tlbFinishMmu, zapPteRange } from "./zap.ts";
 
 export interface MunmapOptions {
   /** The huge page range split inside the UNMAP bracket (mm/huge_memory.c __split_huge_pmd @5.5). */
@@ -29,7 +30,16 @@ export async function munmap(
   const k = mm.kernel;
   const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
   k.ex.trace("call", "munmap", mm.name, `[0x${start.toString(16)}, 0x${end.toString(16)})`);
+  // __do_munmap(): `if ((offset_in_page(start)) || ...) return -EINVAL; len = PAGE_ALIGN(len);
+  // if (len == 0) return -EINVAL;`
+  if (start % PAGE_SIZE !== 0 || end === start) return EINVAL;
   await mm.mmapSem.downWrite();
+  // "if it doesn't overlap, we have nothing..": no VMA in [start, end), no invalidation.
+  const first = mm.findVma(start);
+  if (first === undefined || first.start >= end) {
+    await mm.mmapSem.upWrite();
+    return 0;
+  }
   const detached = detachVmas(mm, start, end);
   await mm.mmapSem.downgradeWrite();
   // unmap_region() -> unmap_vmas()
@@ -43,6 +53,7 @@ export async function munmap(
   }
   const pages = await zapPteRange(mm, start, end);
   await mmuNotifierInvalidateRangeEnd(range);
+  freePgtables(mm, start, end);
   tlbFinishMmu(mm, pages);
   for (const v of detached) await removeVma(v); // remove_vma_list()
   await mm.mmapSem.upRead();

@@ -12,6 +12,7 @@ import {
 import { rangeInit } from "../notifier/range.ts";
 import { tlbFinishMmu, zapPteRange } from "./zap.ts";
 
+// mm/oom_kill.c: oom_reap_task_mm() (the mmap_sem trylock) -> __oom_reap_task_mm() @5.5
 export async function oomReapTaskMm(mm: MmStruct): Promise<boolean> {
   const k = mm.kernel;
   k.ex.trace("call", "__oom_reap_task_mm", mm.name);
@@ -20,8 +21,9 @@ export async function oomReapTaskMm(mm: MmStruct): Promise<boolean> {
   for (const v of [...mm.vmas]) {
     // mm/oom_kill.c: reaps `vma_is_anonymous(vma) || !(vma->vm_flags & VM_SHARED)`, skipping
     // VM_LOCKED/VM_HUGETLB/VM_PFNMAP (can_madv_lru_vma). No VMA of the model is locked, hugetlb
-    // or pfnmap; a driver's shared mapping (vm_ops set) is skipped.
-    if (!v.isAnonymous && v.flags.shared) continue;
+    // or pfnmap. Every shared VMA is skipped: a driver's mapping has vm_ops, and shared
+    // anonymous memory is shmem-backed (shmem_vm_ops), so vma_is_anonymous() is false for both.
+    if (!(v.isAnonymous || !v.flags.shared)) continue;
     const range = rangeInit(mm, "UNMAP", v.start, v.end);
     if ((await mmuNotifierInvalidateRangeStartNonblock(range)) !== 0) {
       ret = false;

@@ -5,11 +5,15 @@
  */
 import type { MmStruct } from "../mm/mm.ts";
 import { PAGE_SIZE, type Page } from "../mm/page.ts";
+import { PMD_SIZE } from "../mm/page-table.ts";
 import { splitVma } from "../mm/split-vma.ts";
 import type { Vma } from "../mm/vma.ts";
 import { describeRange } from "../notifier/range.ts";
 
-/** Clear every present PTE in [start, end); returns the pages whose mapping reference to drop. */
+/**
+ * mm/memory.c: zap_pte_range() @5.5 — clear every present PTE in [start, end); returns the
+ * pages whose mapping reference to drop (after the TLB flush).
+ */
 export async function zapPteRange(mm: MmStruct, start: number, end: number): Promise<Page[]> {
   const k = mm.kernel;
   await k.ex.point("zap_pte_range", mm.name, describeRange({ start, end }));
@@ -22,6 +26,21 @@ export async function zapPteRange(mm: MmStruct, start: number, end: number): Pro
     }
   }
   return freed;
+}
+
+/**
+ * mm/memory.c: free_pgtables() @5.5 over an unmapped [start, end): free the pages of PTEs
+ * whose whole 2 MiB no remaining VMA uses (free_pgd_range's floor/ceiling: the previous
+ * VMA's end, the next one's start). Called after the VMAs are detached and zapped.
+ */
+export function freePgtables(mm: MmStruct, start: number, end: number): void {
+  for (const i of mm.pt.populatedPmds()) {
+    const lo = i * PMD_SIZE;
+    const hi = lo + PMD_SIZE;
+    if (hi <= start || lo >= end) continue;
+    if (mm.vmas.some((v) => v.start < hi && v.end > lo)) continue;
+    mm.pt.freePmd(i);
+  }
 }
 
 /** mm/mmu_gather.c: tlb_finish_mmu() @5.5 — drop the PTEs' page references. */

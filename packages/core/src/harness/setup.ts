@@ -11,7 +11,8 @@ export const BASE = 0x100000;
 
 export function setupProcess(k: Kernel, pages: number): MmStruct {
   const mm = k.createMm("proc");
-  mm.addVma(BASE, BASE + pages * PAGE_SIZE, { read: true, write: true, shared: false });
+  const vma = mm.addVma(BASE, BASE + pages * PAGE_SIZE, { read: true, write: true, shared: false });
+  vma.anonVma = true; // the CPU wrote every page: do_anonymous_page() ran anon_vma_prepare()
   for (let i = 0; i < pages; i++) {
     const page = k.pages.allocPage(i + 1);
     page.mapcount = 1;

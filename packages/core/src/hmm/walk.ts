@@ -84,6 +84,7 @@ export async function hmmWalk(
   return { ret: 0, last: to };
 }
 
+// mm/hmm.c: hmm_vma_handle_pte() @5.5 — pte_to_hmm_pfn_flags() | hmm_device_entry_from_pfn()
 function pfnOf(mm: MmStruct, addr: number, page: HmmPfn["page"], write: boolean, gen: number): HmmPfn {
   return { addr, state: "valid", write, page, zero: page === mm.kernel.zeroPage, gen };
 }
@@ -117,7 +118,7 @@ async function faultFrom(mm: MmStruct, range: WalkRange, first: number, to: numb
   return { ret: EBUSY, last: first };
 }
 
-/** Request tables: the same flags for every page (range->default_flags). */
+/** include/linux/hmm.h: struct hmm_range default_flags / pfn_flags_mask @5.5 — the same request for every page. */
 export function uniformRequest(fault: boolean, write: boolean): (i: number) => HmmRequest {
   const r = { fault, write };
   return () => r;

@@ -61,7 +61,7 @@ export async function getUserPages(
   return { ret, pages };
 }
 
-/** mm/gup.c: put_page() per page (release_pages) / unpin_user_pages() */
+/** mm/swap.c: release_pages() @5.5 (put_page per page) / mm/gup.c: unpin_user_pages() @5.6 */
 export function releaseUserPages(mm: MmStruct, pages: readonly GupPage[], pinned: boolean): void {
   for (const p of pages) {
     if (pinned) mm.kernel.pages.unpinPage(p.page);

@@ -58,7 +58,7 @@ export class MmStruct {
     return v !== undefined && v.start < end ? v : undefined;
   }
 
-  /** The VMA containing addr, if any. */
+  /** mm/mmap.c: find_vma() @5.5 with the vm_start <= addr test its callers make: the VMA containing addr. */
   vmaAt(addr: number): Vma | undefined {
     return this.vmas.find((v) => v.contains(addr));
   }

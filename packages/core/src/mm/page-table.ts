@@ -23,44 +23,72 @@ export interface SwapEntry {
   readonly write: boolean;
 }
 
+/** PMD_SIZE (x86-64, 4 KiB pages): the span one page of PTEs maps. */
+export const PMD_SIZE = 0x20_0000;
+/** PUD_SIZE (x86-64): the span one page of PMDs maps. */
+export const PUD_SIZE = 0x4000_0000;
+
 export class PageTable {
   private readonly ptes = new Map<number, Pte>();
   private readonly swap = new Map<number, SwapEntry>();
+  /**
+   * PMDs that point to a page of PTEs (!pmd_none), by index: __pte_alloc() on the first entry
+   * in the 2 MiB, freed only by free_pgtables() (munmap, exit) — a zap leaves it.
+   */
+  private readonly pmds = new Set<number>();
   private nextGen = 1;
+
+  /** include/asm-generic/pgtable.h: !pmd_none() @5.5 — a page of PTEs covers addr, empty or not. */
+  pmdPopulated(addr: number): boolean {
+    return this.pmds.has(Math.floor(addr / PMD_SIZE));
+  }
+
+  /** PMD indices with a page of PTEs. */
+  populatedPmds(): number[] {
+    return [...this.pmds];
+  }
+
+  /** mm/memory.c: free_pte_range() @5.5 — the PTE page of PMD `index` goes (pmd_clear). */
+  freePmd(index: number): void {
+    this.pmds.delete(index);
+  }
 
   /** Changes whenever any present PTE changes: lets oracles skip re-checking a quiet table. */
   get version(): number {
     return this.nextGen;
   }
 
-  /** The non-present entry at addr, if any. */
+  /** include/linux/swapops.h: is_swap_pte() / pte_to_swp_entry() @5.5 — the non-present entry at addr. */
   swapEntry(addr: number): SwapEntry | undefined {
     return this.swap.get(addr);
   }
 
-  /** Replace a present PTE by a migration or swap entry (try_to_unmap_one). */
+  /** mm/rmap.c: try_to_unmap_one()'s set_pte_at(swp_entry_to_pte()) @5.5 — a migration or swap entry. */
   setSwapEntry(addr: number, e: SwapEntry): void {
     this.clear(addr);
     this.swap.set(addr, e);
+    this.pmds.add(Math.floor(addr / PMD_SIZE));
   }
 
   clearSwapEntry(addr: number): void {
     this.swap.delete(addr);
   }
 
+  /** mm/memory.c: the PTE read under the PTL (pte_offset_map_lock) @5.5 */
   get(addr: number): Pte | undefined {
     return this.ptes.get(addr);
   }
 
-  /** set_pte_at() */
+  /** arch/x86/include/asm/pgtable.h: set_pte_at() @5.5 */
   set(addr: number, page: Page, write: boolean): Pte {
     this.swap.delete(addr);
     const pte: Pte = { page, write, gen: this.nextGen++ };
     this.ptes.set(addr, pte);
+    this.pmds.add(Math.floor(addr / PMD_SIZE)); // pte_alloc() if the PMD was none
     return pte;
   }
 
-  /** ptep_get_and_clear(): the old value, if any (a non-present entry is dropped too). */
+  /** arch/x86/include/asm/pgtable.h: ptep_get_and_clear() @5.5 — the old value (a non-present entry goes too). */
   clear(addr: number): Pte | undefined {
     this.swap.delete(addr);
     const old = this.ptes.get(addr);
@@ -71,7 +99,7 @@ export class PageTable {
     return old;
   }
 
-  /** ptep_set_wrprotect() */
+  /** arch/x86/include/asm/pgtable.h: ptep_set_wrprotect() @5.5 */
   wrprotect(addr: number): void {
     const old = this.ptes.get(addr);
     if (old?.write) this.ptes.set(addr, { page: old.page, write: false, gen: this.nextGen++ });

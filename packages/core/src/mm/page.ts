@@ -43,6 +43,7 @@ export class PageAllocator {
     return p;
   }
 
+  /** include/asm-generic/memory_model.h: pfn_to_page() @5.5 */
   page(pfn: number): Page | undefined {
     return this.pages.get(pfn);
   }
@@ -70,7 +71,7 @@ export class PageAllocator {
     p.pincount++;
   }
 
-  /** mm/gup.c: unpin_user_page() */
+  /** mm/gup.c: unpin_user_page() @5.6 (5.5 GUP users put_page()d instead) */
   unpinPage(p: Page): void {
     if (p.pincount <= 0) this.ex.fail("kernel-warn", `unpin_user_page() without a pin on pfn ${hex(p.pfn)}`);
     p.pincount--;

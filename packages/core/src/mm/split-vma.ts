@@ -20,6 +20,7 @@ export function splitVma(mm: MmStruct, vma: Vma, addr: number, newBelow: boolean
   nv.vmPrivateData = vma.vmPrivateData;
   nv.vmFile = vma.vmFile;
   nv.vmPgoff = vma.vmPgoff;
+  nv.anonVma = vma.anonVma; // anon_vma_clone()
   if (newBelow) nv.end = addr;
   else {
     nv.start = addr;

@@ -13,6 +13,11 @@ export interface VmaFlags {
   shared: boolean;
   /** VM_DONTCOPY: dup_mmap() does not copy the VMA into a forked child. */
   dontcopy?: boolean;
+  /**
+   * VM_MAYWRITE; absent means set. Anonymous memory and MAP_PRIVATE mappings always have it
+   * (PROT_READ or not); only a MAP_SHARED mapping of a file opened read-only lacks it.
+   */
+  mayWrite?: boolean;
 }
 
 /** struct vm_operations_struct @5.5, the two callbacks the mm core makes around a VMA's life. */
@@ -32,6 +37,13 @@ export class Vma {
   vmFile: unknown = null;
   /** vma->vm_pgoff: offset of vm_start in the file, in pages. */
   vmPgoff = 0;
+  /**
+   * vma->anon_vma != NULL: set by anon_vma_prepare() when a private VMA gets its first
+   * anonymous page (a write fault, a COW break; a read fault maps the zero page and sets
+   * nothing); kept by __split_vma (vm_area_dup) and given to a fork's copy (anon_vma_fork).
+   * copy_page_range() skips a VMA without one. Shared (shmem-backed) memory never has one.
+   */
+  anonVma = false;
 
   constructor(
     public start: number,
@@ -43,13 +55,21 @@ export class Vma {
     return addr >= this.start && addr < this.end;
   }
 
-  /** VM_WRITE without VM_SHARED: writes break COW. */
+  /**
+   * mm/internal.h: is_cow_mapping() @5.5 — `(flags & (VM_SHARED | VM_MAYWRITE)) ==
+   * VM_MAYWRITE`: any private mapping that may ever be written, read-only now or not.
+   */
   get isCow(): boolean {
-    return this.flags.write && !this.flags.shared;
+    return !this.flags.shared && this.flags.mayWrite !== false;
   }
 
-  /** include/linux/mm.h: vma_is_anonymous() @5.5 — no vm_ops. */
+  /**
+   * include/linux/mm.h: vma_is_anonymous() @5.5 — no vm_ops. Shared anonymous memory is not:
+   * mmap(MAP_SHARED | MAP_ANONYMOUS) goes through shmem_zero_setup(), which gives the VMA
+   * shmem_vm_ops; the model has no shmem object, so a shared VMA without driver vm_ops stands
+   * for that one.
+   */
   get isAnonymous(): boolean {
-    return this.vmOps === null;
+    return this.vmOps === null && !this.flags.shared;
   }
 }

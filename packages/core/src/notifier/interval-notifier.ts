@@ -20,6 +20,7 @@ import { ULONG_MAX } from "../interval-tree.ts";
 import { deref, type HasLifetime, Lifetime, NullDereference, touch } from "../lifetime.ts";
 import { type MmStruct, mmdrop, mmgrab } from "../mm/mm.ts";
 import { hex } from "../mm/page.ts";
+import { coreEvents } from "./invariants.ts";
 import { __mmuNotifierRegister, mmuNotifierRegister } from "./mmu-notifier.ts";
 import type { MmuNotifierMm } from "./notifier-mm.ts";
 import { describeRange, type MmuNotifierRange } from "./range.ts";
@@ -128,7 +129,9 @@ async function callInvalidate(
   k.ex.trace("call", "mni->ops->invalidate", sub.name, `${describeRange(range)} cur_seq=${curSeq}`);
   // mm/mmu_notifier.c @5.5: `ret = mni->ops->invalidate(mni, range, cur_seq);` with no
   // non_block_start()/non_block_end() around it (only mn_hlist_invalidate_range_start has them).
+  coreEvents(k)?.callbackEnter(sub, range, curSeq); // oracle: core.md 6 items 6, 7, 24
   const ok = await ops.invalidate(sub, range, curSeq);
+  coreEvents(k)?.callbackExit(sub);
   k.ex.trace("ret", "mni->ops->invalidate", sub.name, String(ok));
   return ok;
 }
@@ -220,6 +223,7 @@ async function __mmuIntervalNotifierInsert(
     nmm.itree.insert(sub, sub.start, sub.last + 1);
     sub.rbEmpty = false;
   }
+  coreEvents(k)?.inserted(sub); // oracle: core.md 6 item 17
   await nmm.lock.unlock();
   return 0;
 }
@@ -308,6 +312,7 @@ export async function mmuIntervalNotifierRemove(sub: MmuIntervalNotifier): Promi
   await nmm.lock.unlock();
   k.invalidateStartMap.touch();
   if (seq !== 0) await nmm.wq.waitEvent(() => nmm.invalidateSeq !== seq);
+  coreEvents(k)?.removeReturn(sub, seq); // oracle: core.md 6 items 18, 19
   await mmdrop(mm);
   k.ex.trace("ret", "mmu_interval_notifier_remove", sub.name);
 }
@@ -329,6 +334,7 @@ export async function mmuIntervalReadBegin(sub: MmuIntervalNotifier): Promise<nu
   k.invalidateStartMap.touch();
   if (isInvalidating) await nmm.wq.waitEvent(() => nmm.invalidateSeq !== seq);
   k.ex.trace("note", "mmu_interval_read_begin", sub.name, `seq=${seq}${isInvalidating ? " (slept)" : ""}`);
+  coreEvents(k)?.readBegin(sub, seq); // oracle: core.md 6 items 8, 9
   return seq;
 }
 
@@ -343,6 +349,7 @@ export function mmuIntervalReadRetry(sub: MmuIntervalNotifier, seq: number): boo
   const retry = sub.invalidateSeq !== seq;
   if (!retry) sub.lastGoodRetry = { thread: k.ex.self().id, seq, step: k.ex.step };
   k.ex.trace("note", "mmu_interval_read_retry", sub.name, `seq=${seq} -> ${retry}`);
+  coreEvents(k)?.readRetry(sub, seq, retry); // oracle: core.md 6 item 9
   return retry;
 }
 
@@ -367,6 +374,7 @@ export async function mmuIntervalSetSeq(sub: MmuIntervalNotifier, curSeq: number
   const ex = k.ex;
   await ex.point("WRITE_ONCE", `${sub.name}->invalidate_seq`, String(curSeq));
   touch(k, sub, "mmu_interval_set_seq");
+  coreEvents(k)?.setSeq(sub, curSeq); // oracle: core.md 6 items 9, 12
   sub.invalidateSeq = curSeq;
   sub.lastGoodRetry = null;
 }
