@@ -21,7 +21,7 @@ export function dmirrorBounceInit(addr: number, npages: number): DmirrorBounce {
   return { addr, npages, data: new Array<number>(npages).fill(0), cpages: 0 };
 }
 
-/** Index of the page at addr in the bounce buffer: (addr - bounce->addr) >> PAGE_SHIFT. */
+/** lib/test_hmm.c: dmirror_do_read()/dmirror_do_write()'s bounce index @5.8 — (addr - bounce->addr) >> PAGE_SHIFT. */
 export function bounceIndex(bounce: DmirrorBounce, addr: number): number {
   return (addr - bounce.addr) / PAGE_SIZE;
 }

@@ -29,7 +29,7 @@ import {
 import type { Dmirror } from "./dmirror.ts";
 import { hmmRangeFault58 } from "./hmm.ts";
 
-/** include/linux/jiffies.h: msecs_to_jiffies() — one tick per millisecond in the model. */
+/** include/linux/jiffies.h: msecs_to_jiffies() @5.8 — one tick per millisecond in the model. */
 export function msecsToJiffies(ms: number): number {
   return ms;
 }

@@ -17,7 +17,7 @@ export class DmirrorInterval extends MmuIntervalNotifier {
   }
 }
 
-/** container_of(mni, struct dmirror, notifier) / container_of(mni, struct dmirror_interval, notifier) */
+/** lib/test_hmm.c: container_of(mni, struct dmirror, notifier) @5.8 (or struct dmirror_interval's) */
 export function dmirrorOf(mni: MmuIntervalNotifier): Dmirror {
   if (!(mni instanceof DmirrorInterval)) {
     throw new Error(`dmirror: ${mni.name} is not a dmirror notifier (ops installed on a foreign notifier)`);

@@ -51,19 +51,20 @@ const value = (i: number, c = 0) => i + c + 1;
 const values = (c = 0) => Array.from({ length: NPAGES }, (_, i) => value(i, c));
 const addrOf = (b: Buffer, i: number) => b.ptr + i * PAGE_SIZE;
 
-/** ASSERT_EQ: a failed assertion ends the test, as the kselftest harness does. */
+/** tools/testing/selftests/kselftest_harness.h: ASSERT_EQ() @5.8 — a failed assertion ends the test. */
 function assertEq(what: string, actual: unknown, expected: unknown): void {
   const [a, e] = [JSON.stringify(actual), JSON.stringify(expected)];
   if (a !== e) throw new Error(`hmm-tests: ASSERT_EQ(${what}) failed: ${a}, expected ${e}`);
 }
 
+// tools/testing/selftests/vm/hmm-tests.c: hmm_open() @5.8
 async function hmmOpen(mm: MmStruct): Promise<Dmirror> {
   const r = await dmirrorFopsOpen(mm, "hmm_dmirror0");
   assertEq("open(/dev/hmm_dmirror0)", r.ret, 0);
   return r.dmirror!;
 }
 
-// mmap(addr, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE): a new VMA, no PTE yet.
+// mm/mmap.c: do_mmap() @5.5, as hmm-tests.c calls mmap(MAP_PRIVATE | MAP_ANONYMOUS): a new VMA, no PTE yet.
 async function mmapAnon(
   mm: MmStruct,
   npages: number,
@@ -84,7 +85,7 @@ async function mmapAnon(
   };
 }
 
-/** hmm_dmirror_cmd(): the ioctl, retried on EINTR. */
+/** tools/testing/selftests/vm/hmm-tests.c: hmm_dmirror_cmd() @5.8 — the ioctl, retried on EINTR. */
 async function dmirrorCmd(
   d: Dmirror,
   request: HmmDmirrorCommand,
@@ -102,16 +103,19 @@ async function dmirrorCmd(
   }
 }
 
+// hmm-tests.c @5.8: a plain load or store of ptr[i] (a user-space access: the CPU fault path)
 async function cpu(mm: MmStruct, addr: number, write: boolean, v?: number): Promise<number> {
   const r = await cpuAccess(mm, addr, write, v);
   if (r === "sigsegv") throw new Error(`hmm-tests: SIGSEGV at 0x${addr.toString(16)}`);
   return r;
 }
 
+// hmm-tests.c @5.8: the `for (i = 0; i < size / sizeof(*ptr); ++i) ptr[i] = i;` fill loops
 async function fill(mm: MmStruct, b: Buffer, c = 0, from = 0): Promise<void> {
   for (let i = from; i < NPAGES; i++) await cpu(mm, addrOf(b, i), true, value(i, c));
 }
 
+// hmm-tests.c @5.8: the `ASSERT_EQ(ptr[i], i)` read-back loops
 async function readBack(mm: MmStruct, b: Buffer): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < NPAGES; i++) out.push(await cpu(mm, addrOf(b, i), false));

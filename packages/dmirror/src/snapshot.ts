@@ -73,7 +73,7 @@ async function dmirrorSnapshotInvalidate(
 const dmirrorMrnOps: MmuIntervalNotifierOps = { invalidate: dmirrorSnapshotInvalidate };
 
 /**
- * The again-loop of dmirror_range_snapshot(), up to its `goto out`: 0 with the permission
+ * lib/test_hmm.c: dmirror_range_snapshot() @5.8 — its again-loop, up to `goto out`: 0 with the permission
  * bytes built under the mutex after a false read_retry, or the error.
  */
 async function dmirrorRangeSnapshotLoop(

@@ -59,6 +59,7 @@ const WINDOW_PAGES = 16;
 /** args.phys[] on the way in: NVIF_VMM_PFNMAP_V0_V, V|W, or NONE for a gap. */
 type PfnRequest = "V" | "VW" | "NONE";
 
+// drivers/gpu/drm/nouveau/nouveau_svm.c: nouveau_svm_fault() @5.4 — the access test: V|W unless READ/PREFETCH
 function needsWrite(f: NouveauSvmFault): boolean {
   return f.access !== FAULT_ACCESS_READ && f.access !== FAULT_ACCESS_PREFETCH;
 }

@@ -64,6 +64,7 @@ export class Mlx5IbDev55 {
     this.odpSrcu = new Srcu(kernel.ex, "mlx5_ib_dev->odp_srcu");
   }
 
+  // drivers/net/ethernet/mellanox/mlx5/core/mr.c: mlx5_core_create_mkey() @5.5 — the key it returns (a counter here)
   allocKey(): number {
     return this.nextKey++;
   }

@@ -62,6 +62,7 @@ export class Mlx5IbDev54 {
     this.mrSrcu = new Srcu(kernel.ex, "mlx5_ib_dev->mr_srcu");
   }
 
+  // drivers/net/ethernet/mellanox/mlx5/core/mr.c: mlx5_core_create_mkey() @5.4 — the key it returns (a counter here)
   allocKey(): number {
     return this.nextKey++;
   }
