@@ -67,11 +67,13 @@ export function isRadeonBuffer(b: BufferHandle): b is RadeonBuffer {
   return (b as Partial<RadeonBuffer>).bo instanceof RadeonBo;
 }
 
+/** The GEM handle behind a harness buffer (a TypeScript API check, not a kernel one). */
 function bufOf(b: BufferHandle): RadeonBuffer {
   if (!isRadeonBuffer(b)) throw new Error("radeon: not a buffer of this driver");
   return b;
 }
 
+/** A variant: this glue around either version's radeon_mn.c (see the file comment). */
 export function radeonModel(info: DriverVariantInfo, makeMn: (k: Kernel) => RadeonMnImpl) {
   return {
     info,

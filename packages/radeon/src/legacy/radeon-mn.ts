@@ -74,6 +74,7 @@ interface BoMnLink {
   node: RadeonMnNode | null;
 }
 const links = new WeakMap<RadeonBo, BoMnLink>();
+/** The BO's 5.4 fields (model bookkeeping: the struct members live here, not on the shared BO). */
 function linkOf(bo: RadeonBo): BoMnLink {
   let l = links.get(bo);
   if (l === undefined) {
@@ -84,6 +85,7 @@ function linkOf(bo: RadeonBo): BoMnLink {
 }
 
 const nodeIds = new WeakMap<Kernel, number>();
+/** The kmalloc'd node (numbered per execution, for traces). */
 function newNode(k: Kernel): RadeonMnNode {
   const id = (nodeIds.get(k) ?? 0) + 1;
   nodeIds.set(k, id);
@@ -232,9 +234,4 @@ async function radeonMnUnregister(bo: RadeonBo): Promise<void> {
 /** The 5.4 radeon_mn.c entry points. */
 export function radeonMn54(_k: Kernel): RadeonMnImpl {
   return { register: radeonMnRegister, unregister: radeonMnUnregister };
-}
-
-/** For tests: the radeon_mn a BO is registered with, and its node. */
-export function legacyLinkOf(bo: RadeonBo): { mn: RadeonMn | null; node: RadeonMnNode | null } {
-  return linkOf(bo);
 }
