@@ -21,7 +21,10 @@
  * offset from map->vma->vm_start rather than pages_vm_start: the munmapped grants are not
  * unmapped before zap_pte_range clears their PTEs, and after an mprotect split the wrong
  * grants are unmapped while the protected ones are rewritten. 5.5 adds a WARN at the close of
- * the other part and removes the notifier there (the original keeps live grants without it).
+ * the other part and removes the notifier there (the original keeps live grants without it),
+ * and removes it a second time when the original is closed. And 5.5's gntdev_invalidate takes
+ * no lock, so two invalidations that hold mmap_sem only for read (MADV_DONTNEED) unmap the same
+ * handles twice. Each 5.5 violation carries its Finding record.
  */
 import {
   BASE,
