@@ -9,14 +9,17 @@
 import { pathToFileURL } from "node:url";
 import { contractProblems, type DriverPackage } from "@mnlab/core";
 import { driverPackage as dmirror } from "@mnlab/dmirror";
+import { driverPackage as hfi1 } from "@mnlab/hfi1";
 import { driverPackage as nouveau } from "@mnlab/nouveau";
+import { driverPackage as radeon } from "@mnlab/radeon";
 import { driverPackage as rdmaOdp } from "@mnlab/rdma-odp";
+import { driverPackage as xenGntdev } from "@mnlab/xen-gntdev";
 import { choices, UsageError } from "./errors.ts";
 import { loadError } from "./load-error.ts";
 import { userPath } from "./paths.ts";
 
 /** Registered drivers, in the order the reports show them. */
-export const BUILT_IN: readonly DriverPackage[] = [nouveau, rdmaOdp, dmirror];
+export const BUILT_IN: readonly DriverPackage[] = [nouveau, radeon, rdmaOdp, hfi1, xenGntdev, dmirror];
 
 function checkPackage(p: unknown, from: string): DriverPackage {
   const d = p as Partial<DriverPackage> | null;
