@@ -13,10 +13,16 @@ import { fixture, mnlab, type Run } from "./support.ts";
 
 const cli = fileURLToPath(new URL("..", import.meta.url));
 const repo = fileURLToPath(new URL("../../..", import.meta.url));
-// Under packages/cli/node_modules: @mnlab/* resolve from there, and git and Biome ignore it.
-const scratch = join(cli, "node_modules", `.mnlab-test-${process.pid}`);
+// Inside packages/cli, so @mnlab/* resolve from its node_modules; `.scratch/` is git-ignored (and
+// so Biome skips it). Not under node_modules itself: tsx loads a copy there as a separate
+// instance of the driver's shared modules (its knobs), which is not what a patch gets.
+const scratch = join(cli, ".scratch", `test-${process.pid}`);
 mkdirSync(scratch, { recursive: true });
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+  const parent = dirname(scratch);
+  if (existsSync(parent) && readdirSync(parent).length === 0) rmSync(parent, { recursive: true });
+});
 
 /** The real registry (nouveau, rdma-odp, ...), not the fixture. */
 const real = { MNLAB_DRIVERS: "" };

@@ -50,7 +50,15 @@ export interface MutationDriver {
   /** Added: the exploration every run used. */
   budget: string;
   byOperator: { operator: string; generated: number; killed: number; survived: number }[];
-  survivors: { id: string; operator: string; location: string; diff: string; note: string }[];
+  /** `description` is added to the shape: the edit in one line. */
+  survivors: {
+    id: string;
+    operator: string;
+    location: string;
+    description: string;
+    diff: string;
+    note: string;
+  }[];
   /** Added: which scenario killed each killed mutant, and with what verdict. */
   kills: {
     id: string;
@@ -189,14 +197,16 @@ async function mutateOne(target: string, o: MutateOptions): Promise<MutationDriv
       });
       progress(`${label}: killed by ${verdict.scenario} (${verdict.verdict}, not ${verdict.original})`);
     } else {
+      const file = m.location.replace(/:\d+:\d+$/, "");
       tally.survived++;
       result.survived++;
       result.survivors.push({
         id: m.id,
         operator: m.operator,
         location: m.location,
-        diff: unifiedDiff(m.location.replace(/:\d+:\d+$/, ""), before, m.text),
-        note: survivorNote(m.id, m.description),
+        description: m.description,
+        diff: unifiedDiff(file, before, m.text),
+        note: survivorNote(m.operator, file, m.description),
       });
       progress(`${label}: survived`);
     }

@@ -1,13 +1,162 @@
 /**
- * What a reviewer found when reading a surviving mutant: equivalent (and why), or a gap in the
- * scenarios (and which scenario would kill it). Keyed by mutant id (operator@file:line:column),
- * so a note goes stale — and falls back to the unreviewed text — when the source moves.
+ * What a reviewer found when reading a surviving mutant: equivalent (and why, from the kernel
+ * lines), or a gap in the scenarios or oracles (and what would kill it). Keyed by operator,
+ * file and the edit itself (not the line number), so a note survives unrelated edits above it
+ * and falls back to "not reviewed" when the mutated statement changes. Reviewed on the
+ * committed nouveau and rdma-odp `interval` variants (mnlab mutate at --cap 2000).
  */
-const REVIEWED: Record<string, string> = {};
+interface Reviewed {
+  operator: string;
+  file: string;
+  description: string;
+  note: string;
+}
 
-export function survivorNote(id: string, description: string): string {
+const NV = "packages/nouveau/src/interval/";
+const ODP = "packages/rdma-odp/src/interval/";
+
+const REVIEWED: Reviewed[] = [
+  {
+    operator: "set-seq-outside-lock",
+    file: `${NV}fault.ts`,
+    description: "move `await mmuIntervalSetSeq(mni, curSeq);` after `await svmm.mutex.unlock();`",
+    note:
+      "Equivalent in nouveau (reasoned): 5.5 __mmu_notifier_invalidate_range_start runs the itree pass " +
+      "(this callback) before the hlist pass, whose nouveau_svmm_invalidate_range_start PFNCLRs the range " +
+      "under svmm->mutex before any PTE changes. A fault that takes svmm->mutex between the unlock and " +
+      "set_seq sees the old seq and PFNMAPs, and that PFNCLR removes the mapping; a later fault sees the " +
+      "new seq. In a driver whose itree callback does the clear itself (rdma-odp) the same mutant is killed.",
+  },
+  {
+    operator: "swap-ordered",
+    file: `${NV}fault.ts`,
+    description: "swap `await mmuIntervalSetSeq(mni, curSeq);` and `await svmm.mutex.unlock();`",
+    note: "Equivalent, as set-seq-outside-lock on the same line: the hlist callback's PFNCLR comes after it.",
+  },
+  {
+    operator: "drop-lock-pair",
+    file: `${NV}fault.ts`,
+    description: "remove `await svm.mutex.lock();` and its 1 unlock in nouveauSvmFault()",
+    note:
+      "Gap (not a protocol one): svm->mutex guards svm->inst against nouveau_svmm_join/part; no scenario " +
+      "parts a channel while the fault worker looks its svmm up (the one channel joins at open, parts at close).",
+  },
+  {
+    operator: "shorten-notifier-range",
+    file: `${NV}fault.ts`,
+    description: "mmuIntervalNotifierInsert(): length `size` -> `(size) - 0x1000`",
+    note:
+      "Gap: every racing invalidation in the scenarios covers the whole fault window or its first pages, " +
+      "so a notifier one page short still collides. A scenario invalidating only the last page of a " +
+      "multi-page window while the fault runs (a one-page munmap or migration there) would kill it.",
+  },
+  {
+    operator: "shorten-clear-range",
+    file: `${NV}index.ts`,
+    description: "unmap(): end `ULONG_MAX` -> `(ULONG_MAX) - 0x1000`",
+    note: "Equivalent: nvif_vmm_fini's clear of everything; nothing is ever mapped in the last page below ULONG_MAX.",
+  },
+  {
+    operator: "shorten-clear-range",
+    file: `${NV}svmm.ts`,
+    description: "nouveauSvmmInvalidate(): end `svmm.unmanaged.limit` -> `(svmm.unmanaged.limit) - 0x1000`",
+    note:
+      "Not reached: the clear of a range that straddles the unmanaged window (0x40000000+0x100000); the " +
+      "scenarios' process has memory only at BASE, so no invalidation overlaps the window. A scenario " +
+      "with a VMA across the window's start would reach it.",
+  },
+  {
+    operator: "drop-mmput",
+    file: `${NV}fault.ts`,
+    description: "remove `await mmput(mm);`",
+    note:
+      "Gap in the oracles: on the early-exit paths (no VMA in the fault window, fault address outside the " +
+      "VMA) a leaked mm_users reference is seen by nothing: no end check counts mm_users (exit_mmap would " +
+      "simply never run). The mmput on the main path is killed only through exit-during-populate. An end " +
+      "check that mm_users is back to its value at setup would kill all three.",
+  },
+  {
+    operator: "swap-ordered",
+    file: `${NV}fault.ts`,
+    description: "swap `await mm.mmapSem.upRead();` and `await mmput(mm);`",
+    note: "Equivalent on an early-exit path not reached with a leak check (see drop-mmput): mmput here is not the last one.",
+  },
+  {
+    operator: "swap-ordered",
+    file: `${NV}fault.ts`,
+    description:
+      "swap `range.notifierSeq = await mmuIntervalReadBegin(range.notifier);` and `await mm.mmapSem.downRead();`",
+    note:
+      "Equivalent (reasoned): read_begin under mmap_sem (read) may sleep until an invalidation ends; every " +
+      "invalidation under mmap_sem takes it before invalidate_range_start (munmap, mprotect), so lockdep " +
+      "already has mmap_sem -> invalidate_range_start and the wait adds no new order; the seq is still " +
+      "taken before hmm_range_fault.",
+  },
+  {
+    operator: "swap-ordered",
+    file: `${NV}svmm.ts`,
+    description: "swap `await mm.mmapSem.upWrite();` and `await cli.mutex.unlock();`",
+    note: "Equivalent: the order two locks are released in changes no lock order, and nothing races NOUVEAU_SVM_INIT.",
+  },
+  {
+    operator: "swap-ordered",
+    file: `${NV}svmm.ts`,
+    description: "swap `await svmm.mutex.unlock();` and `await mmuNotifierPut(svmm.notifier);`",
+    note:
+      "Equivalent: mmu_notifier_put only queues the free behind SRCU (call_srcu), it does not wait, so " +
+      "calling it with svmm->mutex held cannot block a callback in flight.",
+  },
+  {
+    operator: "invert-read-retry",
+    file: `${ODP}umem-odp.ts`,
+    description:
+      "`await mmuIntervalCheckRetry(umem.notifier, currentSeq)` -> `!(await mmuIntervalCheckRetry(umem.notifier, currentSeq))`",
+    note:
+      "Gap (liveness): check_retry in ib_umem_odp_map_dma_single_page is only a hint; pagefault_real_mr's " +
+      "read_retry under umem_mutex is the authority, so an inverted hint can neither map stale pages into " +
+      "the MTT nor be seen by a safety oracle. It makes every uncontended fault fail with -EAGAIN; no " +
+      "scenario requires that a fault with no racing invalidation maps its pages (access after populate " +
+      "returns a device fault, which is a result, not a violation).",
+  },
+  {
+    operator: "drop-lock-pair",
+    file: `${ODP}umem-odp.ts`,
+    description: "remove `await umem.umemMutex.lock();` and its 1 unlock in ibUmemOdpMapDmaPages()",
+    note:
+      "Gap: umem_mutex here serialises the dma_list/page_list updates with the invalidation's " +
+      "ib_umem_odp_unmap_dma_pages; the device sees only the MTT, which pagefault_real_mr updates under " +
+      "umem_mutex after read_retry, so no device oracle sees the race. An invariant on dma_list (no entry " +
+      "for a page the CPU no longer maps once an invalidation's callback returned) would kill it.",
+  },
+  {
+    operator: "shorten-clear-range",
+    file: `${ODP}umem-odp.ts`,
+    description: "ibUmemOdpUnmapDmaPages(): end `umem.end` -> `(umem.end) - 0x1000`",
+    note:
+      "Equivalent: ib_umem_odp_release clears the DMA list right before the umem is freed with it; the " +
+      "device's view (the MTT) is zapped by mlx5_ib_dereg_mr, whose own shortened clear is killed.",
+  },
+  {
+    operator: "drop-mmput",
+    file: `${ODP}umem-odp.ts`,
+    description: "remove `await mmput(mm);`",
+    note:
+      "Gap in the oracles: a leaked mm_users reference from ib_umem_odp_map_dma_pages is seen by nothing " +
+      "(no end check counts mm_users; rdma-odp's exit-during-populate passes either way, exit_mmap simply " +
+      "never runs). An end check that mm_users is back to its setup value would kill it.",
+  },
+  {
+    operator: "swap-ordered",
+    file: `${ODP}mlx5-odp.ts`,
+    description:
+      "swap `await mr.mtt.unmap(odp.start, odp.end);` and `ibUmemOdpUnmapDmaPages(odp, odp.start, odp.end);`",
+    note: "Equivalent: both clears run under umem_mutex, so no reader sees one done without the other.",
+  },
+];
+
+export function survivorNote(operator: string, file: string, description: string): string {
   return (
-    REVIEWED[id] ??
+    REVIEWED.find((r) => r.operator === operator && r.file === file && r.description === description)?.note ??
     `${description}: no scenario's verdict changed at this budget — equivalent, or a gap in the scenarios (not reviewed yet)`
   );
 }
