@@ -219,8 +219,9 @@ export function oldNextToNew(records: ResultRecord[], same: SameSchedule[]): str
     "## Old next to new",
     "For each scenario where the 5.4 model fails: its counterexample (left) and what the 5.5 model does " +
       "in the same schedule (right) — the 5.4 decision list replayed on 5.5, where a decision that does not " +
-      "apply there (the thread it names cannot run) falls back to running the current thread. Each half is " +
-      "the race slice, one step a line after the CPU number; the halves run down independently.",
+      "apply there (the thread it names cannot run) falls back to running the current thread; when that " +
+      "schedule never makes the 5.5 code collide, the 5.5 path that retries instead. Each half is the race " +
+      "slice, one step a line after the CPU number; the halves run down independently.",
   ];
   for (const s of same) {
     const old = records.find((r) => r.scenario === s.scenario && r.variant === s.from);
@@ -228,16 +229,25 @@ export function oldNextToNew(records: ResultRecord[], same: SameSchedule[]): str
     const verdict = s.verdict === "pass" ? "pass" : `${s.verdict}`;
     const retries =
       s.retries > 0
-        ? ` The 5.5 path retries ${int(s.retries)} time${s.retries === 1 ? "" : "s"} (read_retry, -EBUSY).`
+        ? ` The 5.5 populate loop retries ${int(s.retries)} time${s.retries === 1 ? "" : "s"} (read_retry true, -EBUSY).`
         : "";
+    const same = s.how === "same-schedule";
     blocks.push(
-      `### ${s.scenario}: ${s.from} and ${s.to} in the same schedule`,
-      `Linux 5.4 (\`${s.from}\`) reaches ${old.verdict}; Linux 5.5 (\`${s.to}\`) in that schedule: **${verdict}**.${retries}`,
+      `### ${s.scenario}: ${s.from} and ${s.to}${same ? " in the same schedule" : ", the 5.5 path that retries"}`,
+      same
+        ? `Linux 5.4 (\`${s.from}\`) reaches ${old.verdict}; Linux 5.5 (\`${s.to}\`) in that schedule: **${verdict}**.${retries}`
+        : `Linux 5.4 (\`${s.from}\`) reaches ${old.verdict}. Its schedule, replayed on 5.5, passes without the ` +
+            "new code ever colliding, so the right-hand side is the 5.5 path that retries instead: the first " +
+            `execution of the 5.5 exploration whose populate loop retried — **${verdict}**.${retries}`,
       [
         "```text",
         sideBySide(
           { title: `5.4 ${s.from}: ${old.verdict}`, trace: old.trace, message: old.message },
-          { title: `5.5 ${s.to}, same schedule: ${verdict}`, trace: s.trace, message: s.message },
+          {
+            title: `5.5 ${s.to}, ${same ? "same schedule" : "the path that retries"}: ${verdict}`,
+            trace: s.trace,
+            message: s.message,
+          },
         ),
         "```",
       ].join("\n"),

@@ -47,6 +47,11 @@ export interface SameSchedule {
   from: string;
   /** The variant it was replayed on (interval). */
   to: string;
+  /**
+   * `same-schedule`: the 5.4 decisions replayed on 5.5; `retry-path`: that schedule made no
+   * collision, so this is the first 5.5 execution of the scenario whose populate retried.
+   */
+  how: "same-schedule" | "retry-path";
   /** Its verdict there: pass, or the violation kind. */
   verdict: string;
   message: string | null;

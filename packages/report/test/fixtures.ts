@@ -335,6 +335,7 @@ export const SAME: SameSchedule[] = [
     scenario: "T1-populate-vs-munmap",
     from: "legacy",
     to: "interval",
+    how: "same-schedule",
     verdict: "pass",
     message: null,
     replay: "toy:interval:T1-populate-vs-munmap:v1.0.0-1_7-2_9",

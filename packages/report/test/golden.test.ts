@@ -11,6 +11,7 @@ import {
   findingsPage,
   indexPage,
   metricsChart,
+  oldNextToNew,
   raceColumns,
   raceDiagram,
   raceSlice,
@@ -74,6 +75,15 @@ describe("golden files", () => {
         { title: "5.5 interval, same schedule: pass", trace: TRACE_NEW },
       )}\n`,
     ));
+  it("old next to new: the 5.5 path that retries when the old schedule collides nowhere", () => {
+    const text = oldNextToNew(RECORDS, [{ ...SAME[0]!, how: "retry-path" }]);
+    expect(text).toContain("### T1-populate-vs-munmap: legacy and interval, the 5.5 path that retries");
+    expect(text).toContain("5.5 interval, the path that retries: pass");
+    expect(text).toContain("The 5.5 populate loop retries 1 time (read_retry true, -EBUSY).");
+    expect(oldNextToNew(RECORDS, SAME)).toContain(
+      "### T1-populate-vs-munmap: legacy and interval in the same schedule",
+    );
+  });
   it("a cell with every kind reached", () => {
     const cell = verdictCell(RECORDS[0]!, { link: "index" });
     golden("multi-kind-cell.md", `${cell}\n`);
@@ -95,7 +105,9 @@ describe("golden files", () => {
     // the comparison comes first, before the circumstances and the raw rows
     const md = b.markdown;
     expect(md.indexOf("## Old vs new")).toBeLessThan(md.indexOf("## Circumstances"));
-    expect(md).toContain("| invalidate | hmm54 | interval | n = 10,000 |      610,000 |          880 |            693× |");
+    expect(md).toContain(
+      "| invalidate | hmm54 | interval | n = 10,000 |      610,000 |          880 |            693× |",
+    );
   });
   it("the report directory lists every file once, sorted", () => {
     const files = renderReport({ ...INPUT, bench });

@@ -3,7 +3,10 @@
  * replayed on the driver's 5.5 variant. A decision that does not apply there (the thread it
  * names cannot run at that point) falls back to running the current thread, which is how the
  * replay strategy treats any edited list; the execution as it ran is recorded with its own
- * token, so `mnlab replay` re-runs exactly what the page shows.
+ * token, so `mnlab replay` re-runs exactly what the page shows. When that schedule passes
+ * without the 5.5 code ever colliding (no retry), the 5.5 path that retries is shown instead:
+ * the first execution of the 5.5 exploration in which the populate loop retried (the record's
+ * `retryPath`).
  */
 import {
   type DriverPackage,
@@ -45,16 +48,27 @@ export async function sameSchedules(
       const token = decodeToken(parseHarnessToken(old.replay!).sim);
       const last = token.executions[token.executions.length - 1]!;
       const sim = encodeToken({ lockdep: token.lockdep, executions: [last] });
-      const outcome = await replayScenario(target, scenario, sim);
-      const ran = encodeToken({
+      let outcome = await replayScenario(target, scenario, sim);
+      let ran = encodeToken({
         lockdep: token.lockdep,
         executions: [{ seed: last.seed, decisions: outcome.choices.map((c) => c.chosen) }],
       });
+      let how: SameSchedule["how"] = "same-schedule";
+      const path = results.find(
+        (r) => r.driver === d.name && r.scenario === scenario.name && r.variant === to,
+      )?.retryPath;
+      if ((outcome.counters[POPULATE_RETRY] ?? 0) === 0 && outcome.failure === null && path != null) {
+        // The old schedule does not make the new code collide: show the path where it does.
+        ran = parseHarnessToken(path).sim;
+        outcome = await replayScenario(target, scenario, ran);
+        how = "retry-path";
+      }
       out.push({
         driver: d.name,
         scenario: scenario.name,
         from: old.variant,
         to,
+        how,
         verdict: outcome.failure?.kind ?? "pass",
         message: outcome.failure?.message ?? null,
         replay: harnessToken(d.name, to, scenario.name, ran),

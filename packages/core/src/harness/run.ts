@@ -10,9 +10,11 @@
 import {
   type ExecutionOutcome,
   type ExploreResult,
+  encodeToken,
   explore,
   makeStrategy,
   type Program,
+  type RecordedExecution,
   replay,
   type StepStats,
   type ThreadSnapshot,
@@ -84,6 +86,12 @@ export interface ResultRecord {
    * hide what else the schedules do.
    */
   violations: ViolationRecord[];
+  /**
+   * Token of the first execution that passed with the driver's populate loop retrying (read_retry
+   * true, -EBUSY, an invalid range): the path where the retry protocol earned its keep; null when
+   * none retried. It replays with lockdep off, which cannot change a passing schedule.
+   */
+  retryPath?: string | null;
   steps: StepStats;
   metrics: Metrics;
 }
@@ -222,9 +230,14 @@ export async function runScenario(
         ? { name: "pct", seed: spec.seed, depth: spec.depth }
         : { name: "random", seed: spec.seed },
   );
+  let retried: RecordedExecution | null = null;
   const r = await explore(scenarioProgram(driver, scenario), {
     strategy,
     stopOnFailure: false,
+    onExecution: (o) => {
+      if (retried === null && o.failure === null && (o.counters[POPULATE_RETRY] ?? 0) > 0)
+        retried = { seed: strategy.seed, decisions: o.choices.map((c) => c.chosen) };
+    },
     executions: spec.executions,
     ...(spec.maxSteps === undefined ? {} : { maxSteps: spec.maxSteps }),
     ...(spec.lockdep === undefined ? {} : { lockdep: spec.lockdep }),
@@ -259,6 +272,10 @@ export async function runScenario(
       trace: v.failure.trace ?? null,
       threads: v.failure.threads,
     })),
+    retryPath:
+      retried === null
+        ? null
+        : harnessToken(d, id, scenario.name, encodeToken({ lockdep: false, executions: [retried] })),
     steps: r.steps,
     metrics: metricsOf(r),
   };
