@@ -34,7 +34,27 @@ export async function handleMmFault(mm: MmStruct, addr: number, write: boolean):
     return "ok";
   }
   if (swp?.kind === "swap") {
-    // mm/memory.c: do_swap_page() @5.5 — a new page with the swapped-out data.
+    // mm/memory.c: do_swap_page() @5.4/@5.5 — lookup_swap_cache() first.
+    if (swp.locked === true) {
+      // lock_page_or_retry(): shrink_page_list holds the page lock until it has freed or
+      // kept the page; wait, then retry the fault (do_swap_page's `!PageSwapCache(page)`
+      // recheck sends a freed page's fault back to swapin). The kernel drops mmap_sem here
+      // when the fault may retry (VM_FAULT_RETRY) and sleeps holding it otherwise (GUP
+      // without `locked`); the model sleeps holding it, as migration_entry_wait does.
+      await mm.migrationWq.waitEvent(() => mm.pt.swapEntry(addr) !== swp);
+      return "ok";
+    }
+    if (swp.page !== undefined) {
+      // The page is still in the swap cache (reclaim could not free it): the same page is
+      // mapped back (page_add_anon_rmap). The swap cache's reference becomes the mapping's:
+      // the kernel keeps the page in the swap cache until reuse_swap_page()/try_to_free_swap()
+      // drops that reference, which the model folds into the swap-in (the cache reference is
+      // part of the expected count of migration and reclaim, so no verdict depends on it).
+      swp.page.mapcount++;
+      mm.pt.set(addr, swp.page, swp.write && vma.flags.write);
+      return "ok";
+    }
+    // swapin_readahead(): a new page with the swapped-out data.
     const page = k.pages.allocPage(swp.data);
     page.mapcount = 1;
     mm.pt.set(addr, page, swp.write && vma.flags.write);

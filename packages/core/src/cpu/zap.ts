@@ -19,6 +19,14 @@ export async function zapPteRange(mm: MmStruct, start: number, end: number): Pro
   await k.ex.point("zap_pte_range", mm.name, describeRange({ start, end }));
   const freed: Page[] = [];
   for (let a = start; a < end; a += PAGE_SIZE) {
+    // A swap entry whose page is still in the swap cache: free_swap_and_cache() @5.4/@5.5 ->
+    // __try_to_reclaim_swap(TTRS_UNMAPPED | TTRS_FULL) -> try_to_free_swap() drops the cache's
+    // reference (at once: no TLB entry maps it). While shrink_page_list holds the page lock
+    // its trylock_page fails and the page stays; reclaimPage drops the reference when it finds
+    // the entry gone. A migration entry holds no reference (try_to_unmap_one dropped it; the
+    // model's migratePage keeps the counts until it is done).
+    const swp = mm.pt.swapEntry(a);
+    if (swp?.kind === "swap" && swp.page !== undefined && swp.locked !== true) k.pages.putPage(swp.page);
     const old = mm.pt.clear(a);
     if (old !== undefined && old.page !== k.zeroPage) {
       old.page.mapcount--;

@@ -160,11 +160,15 @@ export class DeviceMmu {
     return { ok: true, data: e.page === this.kernel.zeroPage ? 0 : e.page.data };
   }
 
-  /** What is wrong with using entry e now (null: nothing). */
-  classify(e: DeviceEntry, write: boolean): { kind: ViolationKind; message: string } | null {
+  /**
+   * What is wrong with using entry e now (null: nothing). `atRest` judges the entry against
+   * what the CPU maps at its address once pending rmap work settles (the at-rest check);
+   * otherwise (a device access) only a present PTE counts.
+   */
+  classify(e: DeviceEntry, write: boolean, atRest = false): { kind: ViolationKind; message: string } | null {
     const where = `${hex(e.addr)} -> pfn ${hex(e.page.pfn)}`;
     if (e.page.freed) return { kind: "use-after-free", message: `${where}: the page was freed` };
-    const pte = this.mm.pt.get(e.addr);
+    const pte = atRest ? this.cpuPageAtRest(e.addr) : this.mm.pt.get(e.addr);
     if (pte === undefined || pte.page !== e.page) {
       const now = pte === undefined ? "nothing" : `pfn ${hex(pte.page.pfn)}`;
       return { kind: "stale-access", message: `${where}: the CPU now maps ${now} there` };
@@ -176,6 +180,28 @@ export class DeviceMmu {
       };
     }
     return null;
+  }
+
+  /**
+   * The page the CPU maps at addr for the at-rest check: the present PTE's, or the page a
+   * non-present entry still stands for.
+   *  - A migration entry (include/linux/swapops.h migration_entry_to_page() @5.5): until
+   *    remove_migration_ptes() the page's data is still that page's — the migration has
+   *    not completed, and when migrate_page_move_mapping() refuses (an extra reference) the
+   *    same page is mapped back. The device entry goes stale only when a new page is mapped.
+   *  - A swap entry whose page is still in the swap cache: the next CPU touch
+   *    (do_swap_page -> lookup_swap_cache() @5.5) maps that same page back, so CPU and
+   *    device see one page. Reclaim keeps it only while something holds an extra reference,
+   *    and frees it (use-after-free for a device without one) otherwise. A swap entry whose
+   *    page was freed stands for no page: the next fault maps a new one.
+   * The write bit is the one the entry recorded (a migration entry records it; the model's
+   * swap entry does too).
+   */
+  private cpuPageAtRest(addr: number): { page: Page; write: boolean } | undefined {
+    const pte = this.mm.pt.get(addr);
+    if (pte !== undefined) return pte;
+    const swp = this.mm.pt.swapEntry(addr);
+    return swp?.page === undefined ? undefined : { page: swp.page, write: swp.write };
   }
 }
 
@@ -195,7 +221,7 @@ export function installDeviceOracles(kernel: Kernel): void {
     for (const d of kernel.devices) {
       if (d.mm.activeInvalidations !== 0) continue;
       for (const e of d.all()) {
-        const bad = d.classify(e, false);
+        const bad = d.classify(e, false, true);
         if (bad !== null) return { kind: bad.kind, message: `${d.name}: at rest, ${bad.message}` };
       }
     }

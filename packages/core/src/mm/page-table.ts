@@ -15,12 +15,26 @@ export interface Pte {
 /**
  * A non-present entry that is not pte_none: a migration entry (faults wait until the
  * migration finishes, mm/migrate.c migration_entry_wait) or a swap entry (the next fault
- * swaps a new page in with the same data, mm/memory.c do_swap_page).
+ * swaps the page in, mm/memory.c do_swap_page: the swap-cache page if it is still there,
+ * else a new page with the swapped-out data).
  */
 export interface SwapEntry {
   readonly kind: "migration" | "swap";
   readonly data: number;
   readonly write: boolean;
+  /**
+   * migration: the page being migrated (include/linux/swapops.h migration_entry_to_page()
+   * @5.5: the entry encodes its pfn). swap: the page the swap cache still holds for this
+   * slot (mm/swap_state.c lookup_swap_cache() @5.5), which keeps the reference the mapping
+   * had — set when shrink_page_list could not free it (mm/vmscan.c __remove_mapping()'s
+   * page_ref_freeze failed on an extra reference); absent once the page was freed.
+   */
+  readonly page?: Page;
+  /**
+   * swap, while shrink_page_list still holds the page lock (from try_to_unmap until it has
+   * decided to free or keep the page): do_swap_page's lock_page_or_retry waits for it.
+   */
+  readonly locked?: boolean;
 }
 
 /** PMD_SIZE (x86-64, 4 KiB pages): the span one page of PTEs maps. */
@@ -37,6 +51,8 @@ export class PageTable {
    */
   private readonly pmds = new Set<number>();
   private nextGen = 1;
+  /** Bumped by every change of a non-present entry (PTE generations stay as they were). */
+  private swapChanges = 0;
 
   /** include/asm-generic/pgtable.h: !pmd_none() @5.5 — a page of PTEs covers addr, empty or not. */
   pmdPopulated(addr: number): boolean {
@@ -53,9 +69,12 @@ export class PageTable {
     this.pmds.delete(index);
   }
 
-  /** Changes whenever any present PTE changes: lets oracles skip re-checking a quiet table. */
+  /**
+   * Changes whenever any entry changes, present or not (the at-rest check reads the pages
+   * swap and migration entries stand for): lets oracles skip re-checking a quiet table.
+   */
   get version(): number {
-    return this.nextGen;
+    return this.nextGen + this.swapChanges;
   }
 
   /** include/linux/swapops.h: is_swap_pte() / pte_to_swp_entry() @5.5 — the non-present entry at addr. */
@@ -67,11 +86,17 @@ export class PageTable {
   setSwapEntry(addr: number, e: SwapEntry): void {
     this.clear(addr);
     this.swap.set(addr, e);
+    this.swapChanges++;
     this.pmds.add(Math.floor(addr / PMD_SIZE));
   }
 
   clearSwapEntry(addr: number): void {
-    this.swap.delete(addr);
+    if (this.swap.delete(addr)) this.swapChanges++;
+  }
+
+  /** The non-present entries (for oracles: swap-cache pages they hold). */
+  swapEntries(): IterableIterator<[number, SwapEntry]> {
+    return this.swap.entries();
   }
 
   /** mm/memory.c: the PTE read under the PTL (pte_offset_map_lock) @5.5 */
@@ -81,7 +106,7 @@ export class PageTable {
 
   /** arch/x86/include/asm/pgtable.h: set_pte_at() @5.5 */
   set(addr: number, page: Page, write: boolean): Pte {
-    this.swap.delete(addr);
+    if (this.swap.delete(addr)) this.swapChanges++;
     const pte: Pte = { page, write, gen: this.nextGen++ };
     this.ptes.set(addr, pte);
     this.pmds.add(Math.floor(addr / PMD_SIZE)); // pte_alloc() if the PMD was none
@@ -90,7 +115,7 @@ export class PageTable {
 
   /** arch/x86/include/asm/pgtable.h: ptep_get_and_clear() @5.5 — the old value (a non-present entry goes too). */
   clear(addr: number): Pte | undefined {
-    this.swap.delete(addr);
+    if (this.swap.delete(addr)) this.swapChanges++;
     const old = this.ptes.get(addr);
     if (old !== undefined) {
       this.ptes.delete(addr);
