@@ -23,6 +23,7 @@ import { raceColumns, raceSlice } from "./race.ts";
 import { commitLink, linkRef, linkText } from "./references.ts";
 import { sideBySide } from "./side-by-side.ts";
 import { counterexampleHeading, firstFound, UNEXPECTED, verdictCell, violationsOf } from "./verdicts.ts";
+import { viewerLink } from "./viewer-link.ts";
 
 /** The metrics the report compares, with their labels. */
 export const METRICS: { key: keyof Metrics; label: string }[] = [
@@ -205,6 +206,7 @@ export function counterexample(r: ResultRecord, docs?: DocsIndex): string {
         `${status} First reached at execution ${int(v.firstFailureAt)} under ${r.strategy}; ` +
           `the trace is the shrunk counterexample.${lockdepOff}`,
         `> ${code(v.message.replace(/\s+/g, " "))}`,
+        `[Step through it in the trace viewer](${viewerLink({ ...r, kind: v.kind })}).`,
         replayBlock(v.replay),
         ...raceBlocks(v.trace, v.message),
       ].join("\n\n");

@@ -59,4 +59,5 @@ export { type ReportFiles, renderReport } from "./render.ts";
 export { RESULTS_SCHEMA, type ResultsDocument, resultsDocument, stableJson } from "./results-json.ts";
 export { type Side, sideBySide, sideLines } from "./side-by-side.ts";
 export { UNEXPECTED, verdictCell, violationsOf } from "./verdicts.ts";
+export { type ViewerTarget, viewerFragment, viewerLink } from "./viewer-link.ts";
 export { fitWidths, LINE_WIDTH, wrap } from "./wrap.ts";
