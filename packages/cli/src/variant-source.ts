@@ -9,7 +9,7 @@
  *     API, replaced in the text, so comments and formatting stay) so that a copy elsewhere
  *     still reaches the same modules outside the variant's directory.
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { DriverModel } from "@mnlab/core";
@@ -66,16 +66,38 @@ export async function findEntry(v: DriverModel, src: VariantSource): Promise<Var
   const byLikelihood = [...src.files].sort(
     (a, b) => Number(!/[/\\](index|driver)\.ts$/.test(a)) - Number(!/[/\\](index|driver)\.ts$/.test(b)),
   );
+  // The module that declares it, not one that re-exports it (an index.ts): that is where its
+  // info.id is written, and the copy's other modules reach the copied declaration.
+  const found: VariantEntry[] = [];
   for (const file of byLikelihood) {
     const mod: Record<string, unknown> = await import(pathToFileURL(file).href);
     const names = Object.keys(mod).filter((k) => mod[k] === v);
     const name = names.find((k) => k === "default") ?? names.find((k) => k === "variant") ?? names[0];
-    if (name !== undefined) return { file, exportName: name };
+    if (name === undefined) continue;
+    const entry = { file, exportName: name };
+    if (declares(file, name)) return entry;
+    found.push(entry);
   }
+  if (found[0] !== undefined) return found[0];
   throw new UsageError(
     `${v.info.driver}/${v.info.id}: no module under ${src.base} exports the variant object itself ` +
       "(is it built by a factory elsewhere?); copy it by hand",
   );
+}
+
+/** Does `file` declare `name` itself (const, function, class, or the default export)? */
+function declares(file: string, name: string): boolean {
+  const sf = parse(file, readFileSync(file, "utf8"));
+  let yes = false;
+  ts.forEachChild(sf, (n) => {
+    if (name === "default" && ts.isExportAssignment(n)) yes = true;
+    if (ts.isVariableStatement(n)) {
+      for (const d of n.declarationList.declarations)
+        if (ts.isIdentifier(d.name) && d.name.text === name) yes = true;
+    }
+    if ((ts.isFunctionDeclaration(n) || ts.isClassDeclaration(n)) && n.name?.text === name) yes = true;
+  });
+  return yes;
 }
 
 /** A text replacement at [start, end) of the original text. */
