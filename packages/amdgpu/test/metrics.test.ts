@@ -35,14 +35,6 @@ describe("callbacks per invalidation (A3: A=[0,4p) and B=[2p,6p), munmap [5p,6p)
     expect(old.c("callbacks")).toBe(2);
     expect(neu.c("callbacks")).toBe(1);
   });
-
-  it("both wait for B's job, and only for it, on the first munmap", async () => {
-    const old = await counters(legacy, A3, 0);
-    const neu = await counters(interval, A3, 0);
-    expect(old.c(COUNTERS.fenceWaitTicks)).toBeGreaterThan(0);
-    expect(old.c(COUNTERS.fenceWaitTicks)).toBeLessThanOrEqual(2 * JOB_TICKS);
-    expect(neu.c(COUNTERS.fenceWaitTicks)).toBe(old.c(COUNTERS.fenceWaitTicks));
-  });
 });
 
 describe("retries per CS", () => {
@@ -61,9 +53,11 @@ describe("retries per CS", () => {
     const perCs = (x: typeof old) => x.c(COUNTERS.csRestart) / x.c(COUNTERS.csIoctl);
     expect(perCs(old)).toBeGreaterThan(0);
     expect(perCs(neu)).toBeGreaterThan(perCs(old));
-    // The migration's callback waits for the job in flight in both.
-    expect(old.c(COUNTERS.fenceWaitTicks)).toBeGreaterThan(0);
-    expect(neu.c(COUNTERS.fenceWaitTicks)).toBeGreaterThan(0);
+    // The migration's callback waits for the job in flight in both, at most the job's run time.
+    for (const x of [old, neu]) {
+      expect(x.c(COUNTERS.fenceWaitTicks)).toBeGreaterThan(0);
+      expect(x.c(COUNTERS.fenceWaitTicks)).toBeLessThanOrEqual(2 * JOB_TICKS);
+    }
   });
 
   it("shows in the harness metrics the reports use", async () => {

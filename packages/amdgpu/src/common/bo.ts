@@ -12,21 +12,31 @@
  * freed. The variants add their own fields (5.4: bo->mn and gtt->range as an hmm_range; 5.5:
  * bo->notifier and gtt->range bound to it).
  */
-import { type DmaFence, type Kernel, type MmStruct, PAGE_SIZE, type Page } from "@mnlab/core";
-import { Mutex } from "@mnlab/sim";
+import {
+  type DmaFence,
+  type HasLifetime,
+  type Kernel,
+  kfree,
+  Lifetime,
+  type MmStruct,
+  PAGE_SIZE,
+  type Page,
+} from "@mnlab/core";
+import { LocklessField, Mutex } from "@mnlab/sim";
 
 /** include/uapi/asm-generic/errno-base.h: ESRCH (not in core's table). */
 export const ESRCH = -3;
 
 /** The task that created the userptr (gtt->usertask), reduced to task->mm. */
 export class AmdgpuTask {
-  /** task->mm: exit_mm() sets it to NULL before its mmput. */
-  mm: MmStruct | null;
+  /** task->mm: exit_mm() sets it to NULL (under task_lock) before its mmput; read locklessly by 5.4's get_user_pages. */
+  readonly mm: LocklessField<MmStruct | null>;
   constructor(
+    kernel: Kernel,
     readonly name: string,
     mm: MmStruct,
   ) {
-    this.mm = mm;
+    this.mm = new LocklessField<MmStruct | null>(kernel.ex, `task(${name})->mm`, mm);
   }
 }
 
@@ -70,12 +80,12 @@ export class AmdgpuTtmTt {
 }
 
 /** struct amdgpu_bo @5.4/5.5, reduced to a userptr BO. */
-export class AmdgpuBo {
+export class AmdgpuBo implements HasLifetime {
   readonly resv: DmaResv;
   /** bo->kfd_bo: the KFD allocation it backs (HSA), or null (GFX). */
   kfdBo: unknown = null;
-  /** The GEM object was freed (amdgpu_gem_object_free ran). */
-  freed = false;
+  /** kfree()d by amdgpu_bo_destroy once the BO is idle (TTM's delayed delete). */
+  readonly lifetime: Lifetime;
 
   constructor(
     readonly kernel: Kernel,
@@ -83,6 +93,11 @@ export class AmdgpuBo {
     readonly ttm: AmdgpuTtmTt,
   ) {
     this.resv = new DmaResv(kernel, name);
+    this.lifetime = new Lifetime(`struct amdgpu_bo ${name}`);
+  }
+
+  get freed(): boolean {
+    return this.lifetime.isFreed;
   }
 
   /** amdgpu_bo_size() */
@@ -106,7 +121,7 @@ export function amdgpuTtmTtSetUserPages(ttm: AmdgpuTtmTt, pages: readonly (Page 
 
 // drivers/gpu/drm/amd/amdgpu/amdgpu_ttm.c: amdgpu_ttm_tt_get_usermm() @5.4/5.5
 export function amdgpuTtmTtGetUsermm(ttm: AmdgpuTtmTt): MmStruct | null {
-  return ttm.usertask.mm;
+  return ttm.usertask.mm.get(); // current's own task in the CS: no race
 }
 
 /**
@@ -176,6 +191,5 @@ export async function ttmBoRelease(bo: AmdgpuBo): Promise<void> {
   await amdgpuBoReserve(bo);
   await ttmBoValidate(bo, "CPU");
   await amdgpuBoUnreserve(bo);
-  bo.freed = true;
-  bo.kernel.ex.trace("note", "amdgpu_bo_destroy", bo.name);
+  kfree(bo.kernel, bo, "amdgpu_bo_destroy"); // ttm_bo_put -> amdgpu_bo_destroy -> kfree(bo)
 }

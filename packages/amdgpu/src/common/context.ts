@@ -51,6 +51,8 @@ export interface AmdgpuContext extends DeviceContext {
   readonly kfd: AmdkfdProcessInfo;
   /** One amdgpu_cs_ioctl through drmIoctl (restarted on -EAGAIN); the job's fence, not waited. */
   submitCs(buf: BufferHandle, addr: number, write: boolean): Promise<DmaFence | number>;
+  /** One amdgpu_cs_ioctl issued with ioctl(2) directly: -EAGAIN comes back to the caller. */
+  csIoctlOnce(buf: BufferHandle, addr: number, write: boolean): Promise<DmaFence | number>;
   /** KFD: alloc_memory_of_gpu (userptr: init_user_pages) and map_memory_to_gpu. */
   registerKfd(start: number, len: number): Promise<KfdBuffer | number>;
   /** A user-mode queue dispatch touching addr (no ioctl, no fence). */
@@ -163,6 +165,12 @@ function makeContext(k: Kernel, impl: AmdgpuVariantImpl): AmdgpuContext {
       return waitJob(f);
     },
     submitCs: cs,
+    async csIoctlOnce(buf, addr, write) {
+      k.ex.count("amdgpu.cs_ioctl");
+      const r = await impl.cs((buf as AmdgpuBuffer).bo, addr, write);
+      if (r === EAGAIN) k.ex.count("amdgpu.cs_restart");
+      return r;
+    },
     async unregister(buf) {
       const bo = (buf as AmdgpuBuffer).bo;
       const i = bos.indexOf(bo);
@@ -198,7 +206,7 @@ function makeContext(k: Kernel, impl: AmdgpuVariantImpl): AmdgpuContext {
     },
     // kernel/exit.c: exit_mm() @5.4/5.5 of the threads left: current->mm = NULL, then mmput.
     async exitProcess() {
-      task.mm = null;
+      await task.mm.set(null);
       const mainLeft = mm.mmUsers.peek() > 1; // the main thread's reference, unless the scenario dropped it
       if (threadsRef) {
         threadsRef = false;

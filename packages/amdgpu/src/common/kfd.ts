@@ -248,7 +248,7 @@ export async function freeMemoryOfGpu(mem: KgdMem): Promise<void> {
   await info.dqmLock.lock();
   await syncQueueView(info);
   await info.dqmLock.unlock();
-  mem.freed = true;
+  mem.freed = true; // kfree(mem) comes with the BO's release
 }
 
 // amdgpu_amdkfd_gpuvm.c: update_invalid_user_pages() @5.4/5.5 — process_info->lock held
@@ -314,7 +314,7 @@ export async function amdgpuAmdkfdRestoreUserptrWorker(info: AmdkfdProcessInfo):
   k.ex.trace("call", "amdgpu_amdkfd_restore_userptr_worker", info.mm.name);
   k.ex.count("amdgpu.kfd_restore");
   // get_task_mm(usertask): NULL once the task has exited.
-  const mm = info.task.mm;
+  const mm = info.task.mm.get(); // under task_lock
   if (mm === null || !(await mmgetNotZero(mm))) return;
   await info.lock.lock();
   const evictedBos = await restoreUserptrLocked(info);

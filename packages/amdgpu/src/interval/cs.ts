@@ -9,7 +9,7 @@
  * GEM_USERPTR VALIDATE still binds the pages it got and calls _done unlocked, ignoring the
  * result (O5, kept as a FIXME).
  */
-import { type DmaFence, EAGAIN, EPERM, type MmStruct, PAGE_SIZE, type Page } from "@mnlab/core";
+import { type DmaFence, EAGAIN, EPERM, kfree, type MmStruct, PAGE_SIZE, type Page } from "@mnlab/core";
 import {
   type AmdgpuTask,
   AmdgpuTtmTt,
@@ -49,14 +49,14 @@ export async function amdgpuCsIoctl(
   }
   if (r === 0) r = await ttmBoValidate(bo, "GTT"); // amdgpu_cs_validate()
   if (r !== 0) {
-    amdgpuTtmTtGetUserPagesDone(bo); // out_free_user_pages
+    await amdgpuTtmTtGetUserPagesDone(bo); // out_free_user_pages
     await amdgpuBoUnreserve(bo);
     return r;
   }
   // amdgpu_cs_submit()
   await adev.notifierLock.lock();
   // "If userptr are invalidated after amdgpu_cs_parser_bos(), return -EAGAIN"
-  if (!amdgpuTtmTtGetUserPagesDone(bo)) {
+  if (!(await amdgpuTtmTtGetUserPagesDone(bo))) {
     await adev.notifierLock.unlock();
     await amdgpuBoUnreserve(bo);
     return EAGAIN;
@@ -85,7 +85,7 @@ export async function amdgpuGemUserptrRegister(
   if (kfd) return bo; // amdgpu_amdkfd_gpuvm_alloc_memory_of_gpu: bo->kfd_bo is set, init_user_pages registers
   const r = await amdgpuMnRegister(bo, addr, current);
   if (r !== 0) {
-    bo.freed = true;
+    kfree(bo.kernel, bo, "amdgpu_gem_userptr_ioctl: release_object"); // drm_gem_object_put of the new BO
     return r;
   }
   return bo;
@@ -98,7 +98,7 @@ export async function amdgpuGemUserptrValidate(bo: IntervalBo): Promise<number> 
   await amdgpuBoReserve(bo);
   r = await ttmBoValidate(bo, "GTT");
   await amdgpuBoUnreserve(bo);
-  amdgpuTtmTtGetUserPagesDone(bo); // user_pages_done: unlocked, the result is not looked at
+  await amdgpuTtmTtGetUserPagesDone(bo); // user_pages_done: unlocked, the result is not looked at
   return r;
 }
 

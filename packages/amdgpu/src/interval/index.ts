@@ -38,7 +38,7 @@ export const interval: DriverModel = {
   },
   async open(k: Kernel, mm: MmStruct) {
     const adev = new IntervalDevice(k, mm);
-    const task = new AmdgpuTask("proc", mm);
+    const task = new AmdgpuTask(k, "proc", mm);
     return amdgpuContext(k, {
       mm,
       task,
@@ -47,7 +47,7 @@ export const interval: DriverModel = {
         register: (bo, addr) => amdgpuMnRegister(bo as IntervalBo, addr, mm),
         unregister: (bo) => amdgpuMnUnregister(bo as IntervalBo),
         getUserPages: (bo, pages) => amdgpuTtmTtGetUserPages(bo as IntervalBo, pages),
-        getUserPagesDone: async (bo) => amdgpuTtmTtGetUserPagesDone(bo as IntervalBo),
+        getUserPagesDone: (bo) => amdgpuTtmTtGetUserPagesDone(bo as IntervalBo),
       },
       createUserptr: (name, addr, size, write, kfd) =>
         amdgpuGemUserptrRegister(adev, task, mm, name, addr, size, write, kfd),

@@ -36,7 +36,12 @@ import { BoNotifier, type IntervalDevice } from "./mn.ts";
 /** struct amdgpu_bo @5.5 with bo->notifier and the userptr TT's gtt->range. */
 export class IntervalBo extends AmdgpuBo {
   readonly notifier: BoNotifier;
-  /** gtt->range: the in-flight hmm_range, bound to bo->notifier. */
+  /**
+   * gtt->range: the in-flight hmm_range. WARN_ON(gtt->range) tests it without a lock; the
+   * model keeps it a plain field (not a LocklessField): its test and its store are a whole
+   * page walk apart, so a concurrent get_user_pages still interleaves between them, and three
+   * more scheduling points per CS would multiply every exploration for no new schedule.
+   */
   range: HmmRange55 | null = null;
 
   constructor(
@@ -47,6 +52,7 @@ export class IntervalBo extends AmdgpuBo {
   ) {
     super(kernel, name, ttm);
     this.notifier = new BoNotifier(this);
+    this.notifier.lifetime = this.lifetime; // embedded in the BO: freed with it
   }
 }
 
@@ -113,12 +119,12 @@ async function getUserPagesLocked(
 }
 
 // drivers/gpu/drm/amd/amdgpu/amdgpu_ttm.c: amdgpu_ttm_tt_get_user_pages_done() @5.5 — !read_retry
-export function amdgpuTtmTtGetUserPagesDone(bo: IntervalBo): boolean {
+export async function amdgpuTtmTtGetUserPagesDone(bo: IntervalBo): Promise<boolean> {
   const ttm = bo.ttm;
   if (ttm.userptr === 0) return false;
-  if (bo.range === null) bo.kernel.warn(`${bo.name}: No user pages to check`); // WARN_ONCE
-  let r = false;
   const range = bo.range;
+  if (range === null) bo.kernel.warn(`${bo.name}: No user pages to check`); // WARN_ONCE
+  let r = false;
   if (range !== null) {
     // "FIXME: Must always hold notifier_lock for this, and must not ignore the return code."
     r = mmuIntervalReadRetry(range.notifier, range.notifierSeq);

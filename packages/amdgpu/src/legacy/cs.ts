@@ -13,7 +13,7 @@
  * GEM_USERPTR with VALIDATE gets the pages, validates into GTT and calls _done ignoring its
  * result (O5): the pages it binds may already be invalidated.
  */
-import { type DmaFence, EAGAIN, EPERM, type MmStruct, PAGE_SIZE, type Page } from "@mnlab/core";
+import { type DmaFence, EAGAIN, EPERM, kfree, type MmStruct, PAGE_SIZE, type Page } from "@mnlab/core";
 import {
   type AmdgpuTask,
   AmdgpuTtmTt,
@@ -100,7 +100,7 @@ export async function amdgpuGemUserptrRegister(
   if (kfd) return bo; // amdgpu_amdkfd_gpuvm_alloc_memory_of_gpu: bo->kfd_bo is set, init_user_pages registers
   const r = await amdgpuMnRegister(bo, addr, current);
   if (r !== 0) {
-    bo.freed = true;
+    kfree(bo.kernel, bo, "amdgpu_gem_userptr_ioctl: release_object"); // drm_gem_object_put of the new BO
     return r;
   }
   return bo;

@@ -38,7 +38,7 @@ export const legacy: DriverModel = {
   },
   async open(k: Kernel, mm: MmStruct) {
     const adev = new LegacyDevice(k, mm);
-    const task = new AmdgpuTask("proc", mm);
+    const task = new AmdgpuTask(k, "proc", mm);
     return amdgpuContext(k, {
       mm,
       task,

@@ -18,14 +18,18 @@
 import {
   EAGAIN,
   ENOMEM,
+  type HasLifetime,
   HmmMirror,
   hmmMirrorRegister,
   hmmMirrorUnregister,
   IntervalTree,
   type Kernel,
+  kfree,
+  Lifetime,
   type MmStruct,
   type MmuNotifierRange,
   rangeBlockable,
+  touch,
 } from "@mnlab/core";
 import { Mutex, RwSemaphore, type ThreadHandle } from "@mnlab/sim";
 import { type AmdgpuBo, amdgpuTtmTtAffectUserptr, dmaResvWaitTimeoutRcu } from "../common/bo.ts";
@@ -69,13 +73,13 @@ class AmnMirror extends HmmMirror {
 }
 
 /** struct amdgpu_mn @5.4 */
-export class AmdgpuMn {
+export class AmdgpuMn implements HasLifetime {
   /** amn->lock: the tree lock and HMM's driver lock. */
   readonly lock: RwSemaphore;
   readonly objects = new IntervalTree<AmdgpuMnNode>();
   readonly mirror: HmmMirror;
-  /** kfree()d by amdgpu_mn_destroy. */
-  freed = false;
+  /** kfree()d by amdgpu_mn_destroy; the embedded mirror shares it. */
+  readonly lifetime: Lifetime;
 
   constructor(
     readonly adev: LegacyDevice,
@@ -83,18 +87,15 @@ export class AmdgpuMn {
     readonly type: AmdgpuMnType,
   ) {
     this.lock = new RwSemaphore(adev.kernel.ex, `amn(${type})->lock`, "amn->lock");
+    this.lifetime = new Lifetime(`struct amdgpu_mn amn(${type}) of ${mm.name}`);
     this.mirror = new AmnMirror(this);
+    this.mirror.lifetime = this.lifetime;
   }
 }
 
 /** Any dereference of an amn: after amdgpu_mn_destroy's kfree it is a use-after-free (O4). */
 export function amnUse(amn: AmdgpuMn, what: string): AmdgpuMn {
-  if (amn.freed) {
-    amn.adev.kernel.ex.fail(
-      "use-after-free",
-      `${what}: amn(${amn.type}) of ${amn.mm.name} was kfree()d by amdgpu_mn_destroy while still in use`,
-    );
-  }
+  touch(amn.adev.kernel, amn, what);
   return amn;
 }
 
@@ -127,6 +128,7 @@ async function amdgpuMnReadLock(amn: AmdgpuMn, blockable: boolean): Promise<numb
 // drivers/gpu/drm/amd/amdgpu/amdgpu_mn.c: amdgpu_mn_invalidate_node() @5.4 — `end` inclusive
 async function amdgpuMnInvalidateNode(node: AmdgpuMnNode, start: number, end: number): Promise<void> {
   for (const bo of [...node.bos]) {
+    touch(bo.kernel, bo, "amdgpu_mn_invalidate_node: bo");
     bo.kernel.ex.count("amdgpu.bo_checked");
     if (!amdgpuTtmTtAffectUserptr(bo.ttm, start, end)) continue;
     bo.kernel.ex.count("amdgpu.bo_wait");
@@ -191,15 +193,14 @@ async function amdgpuMnDestroy(amn: AmdgpuMn): Promise<void> {
   const i = adev.mnHash.indexOf(amn);
   if (i >= 0) adev.mnHash.splice(i, 1); // hash_del
   for (const node of [...amn.objects.items()]) {
-    for (const bo of node.bos) bo.mn = null;
+    for (const bo of node.bos) await bo.mn.set(null);
     node.bos = [];
     amn.objects.remove(node); // kfree(node)
   }
   await amn.lock.upWrite();
   await adev.mnLock.unlock();
   await hmmMirrorUnregister(amn.mirror);
-  amn.freed = true; // kfree(amn)
-  adev.kernel.ex.trace("note", "kfree", `amn(${amn.type})`);
+  kfree(adev.kernel, amn, "amdgpu_mn_destroy: kfree(amn)");
 }
 
 // drivers/gpu/drm/amd/amdgpu/amdgpu_mn.c: amdgpu_hmm_mirror_release() @5.4 — only schedules the destroy
@@ -252,7 +253,7 @@ export async function amdgpuMnRegister(bo: LegacyBo, addr: number, mm: MmStruct)
     bos.push(...it.bos);
   }
   node ??= new AmdgpuMnNode(); // new_node, preallocated with kmalloc
-  bo.mn = amn;
+  await bo.mn.set(amn);
   node.start = addr;
   node.last = end;
   node.bos = [bo, ...bos];
@@ -271,14 +272,14 @@ export async function amdgpuMnRegister(bo: LegacyBo, addr: number, mm: MmStruct)
 export async function amdgpuMnUnregister(bo: LegacyBo): Promise<void> {
   const adev = bo.adev;
   await adev.mnLock.lock();
-  const amn = bo.mn;
+  const amn = bo.mn.get(); // under mn_lock
   if (amn === null) {
     await adev.mnLock.unlock();
     return;
   }
   await amnUse(amn, "amdgpu_mn_unregister").lock.downWrite();
   const node = [...amn.objects.items()].find((n) => n.bos.includes(bo));
-  bo.mn = null;
+  await bo.mn.set(null);
   if (node !== undefined) {
     node.bos.splice(node.bos.indexOf(bo), 1);
     if (node.bos.length === 0) amn.objects.remove(node); // kfree(node)

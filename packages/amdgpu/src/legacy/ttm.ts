@@ -31,13 +31,17 @@ import {
   type Page,
   uniformRequest,
 } from "@mnlab/core";
+import { LocklessField } from "@mnlab/sim";
 import { AmdgpuBo, type AmdgpuTtmTt, ESRCH } from "../common/bo.ts";
 import { type AmdgpuMn, amnUse, type LegacyDevice } from "./mn.ts";
 
 /** struct amdgpu_bo @5.4 with bo->mn and the userptr TT's gtt->range. */
 export class LegacyBo extends AmdgpuBo {
-  /** bo->mn: set by amdgpu_mn_register, cleared by unregister or amdgpu_mn_destroy. */
-  mn: AmdgpuMn | null = null;
+  /**
+   * bo->mn: set by amdgpu_mn_register, cleared by unregister or amdgpu_mn_destroy (under
+   * mn_lock and amn->lock), read by get_user_pages without either.
+   */
+  readonly mn: LocklessField<AmdgpuMn | null>;
   /** gtt->range: the single in-flight hmm_range slot. */
   range: HmmRange | null = null;
 
@@ -48,6 +52,7 @@ export class LegacyBo extends AmdgpuBo {
     readonly adev: LegacyDevice,
   ) {
     super(kernel, name, ttm);
+    this.mn = new LocklessField<AmdgpuMn | null>(kernel.ex, `${name}->mn`, null);
   }
 }
 
@@ -74,9 +79,9 @@ async function findVmaUnlocked(mm: MmStruct, addr: number): Promise<{ start: num
 // drivers/gpu/drm/amd/amdgpu/amdgpu_ttm.c: amdgpu_ttm_tt_get_user_pages() @5.4
 export async function amdgpuTtmTtGetUserPages(bo: LegacyBo, pages: (Page | null)[]): Promise<number> {
   const k = bo.kernel;
-  const amn = bo.mn; // read without adev->mn_lock
+  const amn = await bo.mn.load(); // read without adev->mn_lock
   const ttm = bo.ttm;
-  const mm = ttm.usertask.mm; // gtt->usertask->mm, without a lock
+  const mm = await ttm.usertask.mm.load(); // gtt->usertask->mm, without a lock
   const start = ttm.userptr;
   if (mm === null) return ESRCH; // "Happens during process shutdown"
   if (amn === null) return EFAULT; // "Failed to get hmm_mirror"
