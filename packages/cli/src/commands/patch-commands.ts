@@ -15,7 +15,8 @@ const jsonOption = () =>
   new Option("--json", "print the JSON document only (see the README's --json contract)").default(false);
 
 /** The exploration overrides `test` has, for the commands that run scenarios. */
-function explorationOptions(c: Command, what: string): Command {
+function explorationOptions(c: Command, executions: string): Command {
+  const what = "each scenario's own";
   return c
     .addOption(
       new Option("--scenario <name>", "a scenario to run (repeatable)")
@@ -28,7 +29,9 @@ function explorationOptions(c: Command, what: string): Command {
         .argParser(strategy),
     )
     .addOption(
-      new Option("--executions <N>", `most executions per run (default: ${what})`).argParser(positiveInt),
+      new Option("--executions <N>", `most executions per run (default: ${executions})`).argParser(
+        positiveInt,
+      ),
     )
     .addOption(new Option("--seed <S>", `seed of random and pct (default: ${what})`).argParser(seed))
     .addOption(
