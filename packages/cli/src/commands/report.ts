@@ -1,9 +1,9 @@
 /**
  * `mnlab report`: run every registered driver's scenarios at their default budgets and
- * regenerate reports/ (index, driver pages, results.json, plots; bench.md from bench.json
- * when the bench programs have written it). --check renders into memory instead and fails
- * when a committed file differs from the fresh rendering. Exit 1 also when a verdict is not
- * the expected one: the pages are written all the same and mark it.
+ * regenerate reports/ (index, driver pages, results.json, plots, the trace viewer; bench.md
+ * from bench.json when the bench programs have written it). --check renders into memory
+ * instead and fails when a committed file differs from the fresh rendering. Exit 1 also when
+ * a verdict is not the expected one: the pages are written all the same and mark it.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -12,12 +12,15 @@ import {
   type DocsIndex,
   docsAnchors,
   type MutationDocument,
+  raceSlice,
   readBench,
   renderReport,
   summarizeDriver,
   UNEXPECTED,
+  viewerFragment,
   writeReport,
 } from "@mnlab/report";
+import { viewerFiles } from "@mnlab/viewer";
 import { EXIT, firstLine, UsageError, writeFailure } from "../errors.ts";
 import { repoRoot, userPath } from "../paths.ts";
 import { drivers } from "../registry.ts";
@@ -76,14 +79,18 @@ export async function reportCommand(o: {
     throw new UsageError(`${outDir}/data/bench.json: ${firstLine(e)}`);
   }
   const packages = await drivers();
+  const sameSchedule = await sameSchedules(packages, results);
   const files = renderReport({
     drivers: packages.map((d) => summarizeDriver(d, repoRoot)),
     results,
     bench,
-    sameSchedule: await sameSchedules(packages, results),
+    sameSchedule,
     mutation: readMutation(outDir),
     docs: readDocs(repoRoot),
   });
+  // The trace viewer (reports/viewer/): report's race slice and link fragment handed to it.
+  for (const [path, text] of viewerFiles({ results, sameSchedule }, { raceSlice, viewerFragment }))
+    files.set(path, text);
   const unexpected = results.filter((r) => !r.asExpected);
   if (o.check) {
     const diffs = checkReport(outDir, files);
