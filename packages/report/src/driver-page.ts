@@ -128,9 +128,9 @@ function scenarioTable(d: DriverSummary, records: ResultRecord[], docs?: DocsInd
       .map((s) => {
         const notes = Object.entries(s.expected)
           .filter(([, e]) => e.note !== undefined)
-          .map(([v, e]) => ` _${v}:_ ${linkText(e.note!.trim(), docs)}`)
+          .map(([v, e]) => ` _${v}:_ ${linkText(e.note!.trim(), docs, d.name)}`)
           .join("");
-        return `- **${s.name}** — ${linkText(s.description.trim(), docs)}${notes}`;
+        return `- **${s.name}** — ${linkText(s.description.trim(), docs, d.name)}${notes}`;
       })
       .join("\n"),
   ].join("\n\n");

@@ -83,11 +83,11 @@ function entry(e: FindingEntry, docs?: DocsIndex): string {
     );
   }
   if (e.finding !== null) {
-    blocks.push(linkText(e.finding.explanation.trim(), docs));
+    blocks.push(linkText(e.finding.explanation.trim(), docs, r.driver));
     blocks.push(
       ["**The kernel lines that cause it:**", ...e.finding.lines.map((l) => `- ${code(l)}`)].join("\n"),
     );
-    blocks.push(`**In later kernels:** ${linkText(e.finding.later.trim(), docs)}`);
+    blocks.push(`**In later kernels:** ${linkText(e.finding.later.trim(), docs, r.driver)}`);
   } else {
     blocks.push(
       `${UNEXPECTED} Unexplained: no finding is recorded for this. ` +

@@ -49,12 +49,19 @@ function link(text: string, t: Target, docs: DocsIndex | undefined): string {
   return resolves(docs, t) ? `[${text}](../${t.file}#${t.anchor})` : text;
 }
 
-/** Commit ids and `core.md N.M` in free text (notes, descriptions), linked. */
-export function linkText(text: string, docs: DocsIndex | undefined): string {
+/**
+ * Commit ids, `core.md N.M`, and a driver reference file's `gpu-drivers.md N.M` /
+ * `rdma-xen-drivers.md N.M` (the notes the project was built from, whose driver sections
+ * docs/<driver>.md restates under the same numbers) in free text, linked.
+ */
+export function linkText(text: string, docs: DocsIndex | undefined, driver?: string): string {
   return text
     .replace(COMMIT, (id) => commitLink(id))
     .replace(/\bcore\.md (?:§\s*)?(\d+)\.(\d+)\b/g, (m, a: string, b: string) =>
       link(m, { file: "docs/core.md", anchor: `core-${a}-${b}` }, docs),
+    )
+    .replace(/\b(?:gpu-drivers|rdma-xen-drivers)\.md (?:§\s*)?(\d+)\.(\d+)\b/g, (m, a: string, b: string) =>
+      driver === undefined ? m : link(m, { file: `docs/${driver}.md`, anchor: `s${a}-${b}` }, docs),
     );
 }
 
@@ -70,7 +77,7 @@ export function linkRef(ref: string, driver: string, docs: DocsIndex | undefined
   return parts
     .map((part, i) => {
       if (i % 2 === 1) return part;
-      let p = linkText(part, docs);
+      let p = linkText(part, docs, driver);
       if (p !== part) return p;
       // "reference 1.4 item 2", "reference 1.1 (release)", a bare "2.2 (sync callback)"
       p = part.replace(/^(\s*(?:reference\s+)?)(\d+)\.(\d+)\b/, (m, _pre: string, a: string, b: string) =>

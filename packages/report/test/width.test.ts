@@ -57,3 +57,21 @@ describe("110 columns", () => {
     expect(fitWidths([10, 20], 110, 3)).toEqual([10, 20]);
   });
 });
+
+describe("references", () => {
+  const docs = { "docs/core.md": ["core-1-4"], "docs/toy.md": ["v1", "o1a", "s2-2", "s1-4"] };
+  it("link commits to the kernel tree and rows and sections to docs/, only where the anchor exists", async () => {
+    const { linkRef } = await import("../src/index.ts");
+    expect(linkRef("V1 (O1(a)); abcdef123456 commit message", "toy", docs)).toBe(
+      "[V1](../docs/toy.md#v1) ([O1(a)](../docs/toy.md#o1a)); " +
+        "[abcdef123456](https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git/commit/?id=abcdef123456) commit message",
+    );
+    expect(linkRef("core.md 1.4; reference 1.4 item 2, row V9", "toy", docs)).toBe(
+      "[core.md 1.4](../docs/core.md#core-1-4); [reference 1.4](../docs/toy.md#s1-4) item 2, row V9",
+    );
+    expect(linkRef("reference gpu-drivers.md 2.2 (corrected)", "toy", docs)).toBe(
+      "reference [gpu-drivers.md 2.2](../docs/toy.md#s2-2) (corrected)",
+    );
+    expect(linkRef("Jason, v1 thread 21 Oct 2019", "toy", docs)).toBe("Jason, v1 thread 21 Oct 2019");
+  });
+});
