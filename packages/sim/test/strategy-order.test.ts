@@ -1,0 +1,199 @@
+// Iterative context bounding, PCT's learned k and the portfolio: the order schedules are
+// run in, what is learned, and that each stays deterministic.
+import { describe, expect, it } from "vitest";
+import {
+  type ExecutionOutcome,
+  ExhaustiveStrategy,
+  explore,
+  PctStrategy,
+  PortfolioStrategy,
+  type Program,
+  replay,
+  SharedCell,
+  type Strategy,
+} from "../src/index.ts";
+
+/** Three threads, two stores each, and one data choice in main: a small full space. */
+const threeWriters: Program = async (ex) => {
+  const x = new SharedCell(ex, "x", 0);
+  const hs = ["A", "B", "C"].map((n, i) =>
+    ex.spawn(n, async () => {
+      await x.store(i * 10 + 1);
+      await x.store(i * 10 + 2);
+    }),
+  );
+  if (ex.choose(2) === 1) await x.store(99);
+  for (const h of hs) await h.join();
+};
+
+/** A seqcount reader without the retry check, against two writers: a torn read. */
+const tornRead: Program = async (ex) => {
+  const seq = new SharedCell(ex, "seq", 0);
+  const a = new SharedCell(ex, "a", 0);
+  const b = new SharedCell(ex, "b", 0);
+  const writer = (v: number) => async () => {
+    await seq.store(v * 2 - 1);
+    await a.store(v);
+    await b.store(v);
+    await seq.store(v * 2);
+  };
+  const w1 = ex.spawn("W1", writer(1));
+  const w2 = ex.spawn("W2", writer(2));
+  const r = ex.spawn("R", async () => {
+    await seq.load();
+    const x = await a.load();
+    const y = await b.load();
+    if (x !== y) ex.fail("torn-read", `a=${x} b=${y}`);
+  });
+  for (const h of [w1, w2, r]) await h.join();
+};
+
+async function allRuns(program: Program, strategy: Strategy, executions = 100_000) {
+  const runs: ExecutionOutcome[] = [];
+  const r = await explore(program, {
+    strategy,
+    executions,
+    stopOnFailure: false,
+    shrink: false,
+    onExecution: (o) => runs.push(o),
+  });
+  return { r, runs, lists: runs.map((o) => o.choices.map((c) => c.chosen).join(",")) };
+}
+
+describe("exhaustive search, bound by bound", () => {
+  it("runs every schedule with b preemptions only after all with fewer", async () => {
+    const { r, runs } = await allRuns(threeWriters, new ExhaustiveStrategy(2));
+    expect(r.exhausted).toBe(true);
+    const p = runs.map((o) => o.preemptions);
+    for (let i = 1; i < p.length; i++) expect(p[i]!).toBeGreaterThanOrEqual(p[i - 1]!);
+    expect(new Set(p)).toEqual(new Set([0, 1, 2]));
+    expect(r.strategy.params).toMatchObject({ order: "iterative", boundsCompleted: 2 });
+  });
+
+  it("runs the same schedules as the depth-first walk, each exactly once", async () => {
+    const icb = await allRuns(threeWriters, new ExhaustiveStrategy(2));
+    const dfs = await allRuns(threeWriters, new ExhaustiveStrategy(2, { order: "depth-first" }));
+    expect(dfs.r.exhausted).toBe(true);
+    expect(new Set(icb.lists).size).toBe(icb.lists.length);
+    expect(new Set(dfs.lists).size).toBe(dfs.lists.length);
+    expect([...icb.lists].sort()).toEqual([...dfs.lists].sort());
+    // The depth-first walk mixes bounds: it is not ordered by preemptions.
+    const p = dfs.runs.map((o) => o.preemptions);
+    expect(p.some((v, i) => i > 0 && v < p[i - 1]!)).toBe(true);
+  });
+
+  it("cut short inside bound b, it has run every schedule with fewer than b (boundsCompleted b-1)", async () => {
+    const full = await allRuns(threeWriters, new ExhaustiveStrategy(2));
+    const upTo1 = full.runs.filter((o) => o.preemptions <= 1).length;
+    const s = new ExhaustiveStrategy(2);
+    const cut = await allRuns(threeWriters, s, upTo1 + 3);
+    expect(cut.r.exhausted).toBe(false);
+    expect(s.boundsCompleted).toBe(1);
+    expect(s.currentBound).toBe(2);
+    const ran = new Set(cut.lists);
+    for (const [i, o] of full.runs.entries())
+      if (o.preemptions <= 1) expect(ran.has(full.lists[i]!)).toBe(true);
+  });
+
+  it("the first failure it finds has the fewest preemptions of any failing schedule, and replays", async () => {
+    const dfs = await allRuns(tornRead, new ExhaustiveStrategy(3, { order: "depth-first" }));
+    const least = Math.min(...dfs.runs.filter((o) => o.failure !== null).map((o) => o.preemptions));
+    const r = await explore(tornRead, { strategy: new ExhaustiveStrategy(3), executions: 100_000 });
+    expect(r.failure?.kind).toBe("torn-read");
+    const first = await allRuns(tornRead, new ExhaustiveStrategy(3), r.firstFailureAt!);
+    expect(first.runs.at(-1)!.failure?.kind).toBe("torn-read");
+    expect(first.runs.at(-1)!.preemptions).toBe(least);
+    expect((await replay(tornRead, r.replay!)).failure?.kind).toBe("torn-read");
+    // And no later than the depth-first walk at the same bound.
+    const dfsFirst = dfs.runs.findIndex((o) => o.failure !== null) + 1;
+    expect(r.firstFailureAt!).toBeLessThanOrEqual(dfsFirst);
+  });
+
+  it("a bound reported clean is clean at every smaller one: bound 0 then 1 as prefixes", async () => {
+    const b1 = await allRuns(threeWriters, new ExhaustiveStrategy(1));
+    const b0 = await allRuns(threeWriters, new ExhaustiveStrategy(0));
+    expect(b1.lists.slice(0, b0.lists.length)).toEqual(b0.lists);
+  });
+});
+
+describe("PCT learns k", () => {
+  it("the first execution draws no change point; later ones draw over the most steps seen", async () => {
+    const s = new PctStrategy(5, 3);
+    expect(s.k).toBe(0);
+    const steps: number[] = [];
+    const ks: number[] = [];
+    await explore(tornRead, {
+      strategy: {
+        name: "probe",
+        get seed() {
+          return s.seed;
+        },
+        beginExecution: (i) => {
+          ks.push(s.k);
+          return s.beginExecution(i);
+        },
+        pickThread: (e, c, st) => s.pickThread(e, c, st),
+        pickData: (n) => s.pickData(n),
+        endExecution: (o) => {
+          steps.push(o.steps);
+          s.endExecution(o);
+        },
+        describe: () => s.describe(),
+      },
+      executions: 30,
+      stopOnFailure: false,
+      shrink: false,
+    });
+    expect(ks[0]).toBe(0);
+    for (let i = 1; i < ks.length; i++) expect(ks[i]).toBe(Math.max(...steps.slice(0, i)));
+    const d = s.describe();
+    expect(d.params).toMatchObject({ kRule: "learned", kLearned: Math.max(...steps) });
+    expect(d.pctBound?.k).toBe(ks.at(-1));
+    expect(d.pctBound?.probability).toBe(1 / (d.pctBound!.n * d.pctBound!.k ** 2));
+  });
+
+  it("learn: false keeps k at expectedSteps (default 100) or above", () => {
+    expect(new PctStrategy(1, 2, undefined, { learn: false }).k).toBe(100);
+    expect(new PctStrategy(1, 2, 15).k).toBe(15);
+  });
+
+  it("is deterministic: the same seed gives the same decision lists", async () => {
+    const a = await allRuns(tornRead, new PctStrategy(9, 2), 40);
+    const b = await allRuns(tornRead, new PctStrategy(9, 2), 40);
+    expect(a.lists).toEqual(b.lists);
+  });
+});
+
+describe("portfolio", () => {
+  it("rotates random (two in three), exhaustive, PCT d=3, PCT d=2, counts each, and names who found a failure", async () => {
+    const s = new PortfolioStrategy({ seed: 3 });
+    const r = await explore(tornRead, { strategy: s, executions: 200 });
+    expect(r.failure?.kind).toBe("torn-read");
+    const at = r.firstFailureAt! - 1;
+    const passing = new PortfolioStrategy({ seed: 3 });
+    await explore(threeWriters, { strategy: passing, executions: 9 });
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => passing.memberAt(i))).toEqual([
+      "random",
+      "random",
+      "exhaustive b≤2",
+      "random",
+      "random",
+      "pct d=3",
+      "random",
+      "random",
+      "pct d=2",
+    ]);
+    expect(s.memberAt(at)).not.toBeNull();
+    expect(r.strategy.params.firstFailureBy).toBe(s.memberAt(at));
+    expect(s.counts().reduce((n, c) => n + c.executions, 0)).toBe(r.executions);
+    expect((await replay(tornRead, r.replay!)).failure?.kind).toBe("torn-read");
+  });
+
+  it("is deterministic, and goes on with the others once the exhaustive walk is done", async () => {
+    const a = await allRuns(threeWriters, new PortfolioStrategy({ seed: 1, preemptionBound: 0 }), 2000);
+    const b = await allRuns(threeWriters, new PortfolioStrategy({ seed: 1, preemptionBound: 0 }), 2000);
+    expect(a.lists).toEqual(b.lists);
+    expect(a.r.executions).toBe(2000);
+    expect(a.r.exhausted).toBe(true);
+  });
+});
