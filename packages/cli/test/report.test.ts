@@ -31,16 +31,25 @@ describe("mnlab report", () => {
     expect([...ta.keys()]).toEqual([
       "README.md",
       "data/results.json",
+      "findings.md",
       "img/reference-metrics.svg",
       "reference.md",
+      "viewer/data.js",
+      "viewer/index.html",
     ]);
     expect(tree(b)).toEqual(ta);
     expect(ta.get("README.md")).toContain("| [reference](reference.md) | populate-then-access");
     expect(ta.get("reference.md")).toContain("```mermaid\nsequenceDiagram");
     expect(ta.get("reference.md")).toContain("npm run mnlab -- replay reference:legacy:");
+    expect(ta.get("reference.md")).toContain(
+      "(viewer/index.html#reference/legacy/invalidate-between-lookup-and-program/stale-access)",
+    );
+    expect(ta.get("viewer/data.js")).toContain(
+      '"id":"reference/legacy/invalidate-between-lookup-and-program/stale-access"',
+    );
 
     const check = mnlab(["report", "--out", a, "--check", "--jobs", "1"]);
-    expect(check.stdout).toContain("4 files match a fresh run");
+    expect(check.stdout).toContain(`${ta.size} files match a fresh run`);
     appendFileSync(join(a, "reference.md"), "edited by hand\n");
     const stale = mnlab(["report", "--out", a, "--check", "--jobs", "1"]);
     expect(stale.status).toBe(1);
