@@ -13,6 +13,7 @@ import {
   encodeToken,
   explore,
   makeStrategy,
+  PortfolioStrategy,
   type Program,
   type RecordedExecution,
   replay,
@@ -53,6 +54,8 @@ export interface ViolationRecord {
   kind: Verdict | string;
   /** 1-based execution at which this kind was first reached. */
   firstFailureAt: number;
+  /** Portfolio exploration: the member strategy that ran that execution ("pct d=3", ...). */
+  foundBy?: string | null;
   message: string;
   /** `mnlab replay` token of its shrunk counterexample. */
   replay: string;
@@ -74,6 +77,8 @@ export interface ResultRecord {
   exhausted: boolean;
   /** 1-based execution at which the first violation was found. */
   firstFailureAt: number | null;
+  /** Portfolio exploration (a scenario naming no strategy): the member that found it. */
+  foundBy?: string | null;
   message: string | null;
   /** `mnlab replay` token of the shrunk counterexample. */
   replay: string | null;
@@ -98,7 +103,7 @@ export interface ResultRecord {
 
 /** Budget overrides from the command line. */
 export interface RunOverrides {
-  strategy?: "random" | "pct" | "exhaustive";
+  strategy?: "random" | "pct" | "exhaustive" | "portfolio";
   executions?: number;
   seed?: number;
   preemptionBound?: number;
@@ -163,20 +168,24 @@ export function scenarioProgram(driver: DriverModel, scenario: Scenario): Progra
 }
 
 function effectiveExploration(spec: ExplorationSpec, o: RunOverrides): ExplorationSpec {
-  const strategy = o.strategy ?? spec.strategy;
+  // A scenario that names no strategy is explored by the portfolio.
+  const strategy = o.strategy ?? spec.strategy ?? "portfolio";
   const executions = o.executions ?? spec.executions;
   const maxSteps = o.maxSteps ?? spec.maxSteps;
-  const seed = o.seed ?? ("seed" in spec ? spec.seed : 1);
-  const base =
+  const seed = o.seed ?? ("seed" in spec ? (spec.seed ?? 1) : 1);
+  const bound =
+    o.preemptionBound ??
+    (spec.strategy === "exhaustive" || spec.strategy === undefined || spec.strategy === "portfolio"
+      ? (spec.preemptionBound ?? 2)
+      : 2);
+  const base: ExplorationSpec =
     strategy === "exhaustive"
-      ? {
-          strategy,
-          preemptionBound: o.preemptionBound ?? (spec.strategy === "exhaustive" ? spec.preemptionBound : 2),
-          executions,
-        }
+      ? { strategy, preemptionBound: bound, executions }
       : strategy === "pct"
         ? { strategy, depth: o.depth ?? (spec.strategy === "pct" ? spec.depth : 3), executions, seed }
-        : { strategy, executions, seed };
+        : strategy === "portfolio"
+          ? { strategy, preemptionBound: bound, executions, seed }
+          : { strategy, executions, seed };
   const withSteps = maxSteps === undefined ? base : { ...base, maxSteps };
   return spec.lockdep === undefined ? withSteps : { ...withSteps, lockdep: spec.lockdep };
 }
@@ -228,8 +237,13 @@ export async function runScenario(
       ? { name: "exhaustive", preemptionBound: spec.preemptionBound }
       : spec.strategy === "pct"
         ? { name: "pct", seed: spec.seed, depth: spec.depth }
-        : { name: "random", seed: spec.seed },
+        : spec.strategy === "random"
+          ? { name: "random", seed: spec.seed }
+          : { name: "portfolio", seed: spec.seed ?? 1, preemptionBound: spec.preemptionBound ?? 2 },
   );
+  /** Portfolio: the member that ran a (1-based) execution. */
+  const foundBy = (at: number) =>
+    strategy instanceof PortfolioStrategy ? { foundBy: strategy.memberAt(at - 1) } : {};
   let retried: RecordedExecution | null = null;
   const r = await explore(scenarioProgram(driver, scenario), {
     strategy,
@@ -260,6 +274,7 @@ export async function runScenario(
     executions: r.executions,
     exhausted: r.exhausted,
     firstFailureAt: r.firstFailureAt,
+    ...(r.firstFailureAt === null ? {} : foundBy(r.firstFailureAt)),
     message: r.failure?.message ?? null,
     replay: r.replay === null ? null : harnessToken(d, id, scenario.name, r.replay),
     trace: r.failure?.trace ?? null,
@@ -271,6 +286,7 @@ export async function runScenario(
       replay: harnessToken(d, id, scenario.name, v.replay),
       trace: v.failure.trace ?? null,
       threads: v.failure.threads,
+      ...foundBy(v.firstFailureAt),
     })),
     retryPath:
       retried === null

@@ -38,6 +38,12 @@ export type ExplorationSpec = (
   | { strategy: "exhaustive"; preemptionBound: number; executions: number; maxSteps?: number }
   | { strategy: "pct"; depth: number; executions: number; seed: number; maxSteps?: number }
   | { strategy: "random"; executions: number; seed: number; maxSteps?: number }
+  /**
+   * No strategy named: the portfolio (@mnlab/sim PortfolioStrategy) — random, exhaustive
+   * search bound by bound (to `preemptionBound`, default 2) and PCT at depth 2 and 3, sharing
+   * the budget in a fixed rotation; the record names the member that found each violation.
+   */
+  | { strategy?: "portfolio"; executions: number; seed?: number; preemptionBound?: number; maxSteps?: number }
 ) & {
   /**
    * Lock-order validation across executions (default true). false explores the kernel as
@@ -90,5 +96,11 @@ export function describeExploration(e: ExplorationSpec): string {
       return `PCT (depth ${e.depth}, ${e.executions} executions, seed ${e.seed}${lockdep})`;
     case "random":
       return `random (${e.executions} executions, seed ${e.seed}${lockdep})`;
+    case undefined:
+    case "portfolio":
+      return (
+        `portfolio (random, exhaustive bound by bound to ${e.preemptionBound ?? 2}, PCT depth 2 and 3; ` +
+        `${e.executions} executions, seed ${e.seed ?? 1}${lockdep})`
+      );
   }
 }
