@@ -42,17 +42,17 @@ export {
   parseHarnessToken,
   type ResultRecord,
   type RunOverrides,
-  type ViolationRecord,
   replayScenario,
   runScenario,
   scenarioProgram,
+  type ViolationRecord,
 } from "./harness/run.ts";
 export {
   describeExploration,
   type Expectation,
   type ExplorationSpec,
-  type Finding,
   expectationFor,
+  type Finding,
   type Scenario,
   type ScenarioContext,
 } from "./harness/scenario.ts";
@@ -93,6 +93,18 @@ export { hex, PAGE_SHIFT, PAGE_SIZE, Page, PageAllocator } from "./mm/page.ts";
 export { PageTable, type Pte } from "./mm/page-table.ts";
 export { removeVma, splitVma } from "./mm/split-vma.ts";
 export { Vma, type VmaFlags, type VmOperations } from "./mm/vma.ts";
+export {
+  type CoreFunctionName,
+  type CoreFunctions,
+  type CoreVariant,
+  coreFunctionNames,
+  coreFunctions,
+  coreVariantProblems,
+  installCoreVariant,
+  installedCoreVariant,
+  MERGED_CORE,
+  withCoreVariant,
+} from "./notifier/core-seam.ts";
 export {
   MmuIntervalNotifier,
   type MmuIntervalNotifierOps,

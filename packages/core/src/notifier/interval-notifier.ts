@@ -20,6 +20,7 @@ import { ULONG_MAX } from "../interval-tree.ts";
 import { deref, type HasLifetime, Lifetime, NullDereference, touch } from "../lifetime.ts";
 import { type MmStruct, mmdrop, mmgrab } from "../mm/mm.ts";
 import { hex } from "../mm/page.ts";
+import { coreFunctions } from "./core-seam.ts";
 import { coreEvents } from "./invariants.ts";
 import { __mmuNotifierRegister, mmuNotifierRegister } from "./mmu-notifier.ts";
 import type { MmuNotifierMm } from "./notifier-mm.ts";
@@ -100,7 +101,7 @@ async function mnItreeInvStartRange(
  * non-blockable interval callback that sleeps is caught only by checks 5.5 itself makes
  * (a might_sleep under a spinlock the callback holds), not by a non-blocking region.
  */
-export async function mnItreeInvalidate(nmm: MmuNotifierMm, range: MmuNotifierRange): Promise<number> {
+export async function mnItreeInvalidate55(nmm: MmuNotifierMm, range: MmuNotifierRange): Promise<number> {
   const k = range.mm.kernel;
   const { first, curSeq } = await mnItreeInvStartRange(nmm, range);
   for (let sub = first; sub !== undefined; sub = nmm.itree.nextOverlapping(sub, range.start, range.end)) {
@@ -111,7 +112,7 @@ export async function mnItreeInvalidate(nmm: MmuNotifierMm, range: MmuNotifierRa
         k.warn(`${sub.name}: invalidate returned false on a blockable range`);
         continue;
       }
-      await mnItreeInvEnd(nmm);
+      await coreFunctions().mn_itree_inv_end(nmm);
       return EAGAIN;
     }
   }
@@ -140,7 +141,7 @@ async function callInvalidate(
  * mm/mmu_notifier.c: mn_itree_inv_end() @5.5 — the last end of a full exclusion period
  * makes the seq even, applies the deferred inserts/removes, and wakes the sleepers.
  */
-export async function mnItreeInvEnd(nmm: MmuNotifierMm): Promise<void> {
+export async function mnItreeInvEnd55(nmm: MmuNotifierMm): Promise<void> {
   await nmm.lock.lock();
   nmm.activeInvalidateRanges--;
   if (nmm.activeInvalidateRanges !== 0 || !nmm.isInvalidating()) {
@@ -164,7 +165,7 @@ export async function mnItreeInvEnd(nmm: MmuNotifierMm): Promise<void> {
 }
 
 /** mm/mmu_notifier.c: mn_itree_release() @5.5 — one blockable RELEASE over everything. */
-export async function mnItreeRelease(nmm: MmuNotifierMm, mm: MmStruct): Promise<void> {
+export async function mnItreeRelease55(nmm: MmuNotifierMm, mm: MmStruct): Promise<void> {
   const k = mm.kernel;
   const range: MmuNotifierRange = { mm, start: 0, end: ULONG_MAX, event: "RELEASE", blockable: true };
   mm.activeInvalidations++; // oracle bookkeeping: an open invalidation like any other
@@ -174,7 +175,7 @@ export async function mnItreeRelease(nmm: MmuNotifierMm, mm: MmStruct): Promise<
     const ok = await callInvalidate(sub, range, curSeq);
     if (!ok) k.warn(`${sub.name}: invalidate returned false on release`);
   }
-  await mnItreeInvEnd(nmm);
+  await coreFunctions().mn_itree_inv_end(nmm);
   mm.activeInvalidations--;
 }
 
@@ -277,7 +278,7 @@ export async function mmuIntervalNotifierInsertLocked(
  * the whole exclusion period has ended; a still-deferred insert is just unlinked.
  * Must not be called from a callback, nor with a lock a callback takes.
  */
-export async function mmuIntervalNotifierRemove(sub: MmuIntervalNotifier): Promise<void> {
+export async function mmuIntervalNotifierRemove55(sub: MmuIntervalNotifier): Promise<void> {
   // mni->mm->mmu_notifier_mm on a never-inserted notifier: NULL pointer dereference.
   const mm = deref(sub.mm, `mmu_interval_notifier_remove(${sub.name}): mni->mm (never inserted)`);
   const k = mm.kernel;
@@ -322,7 +323,7 @@ export async function mmuIntervalNotifierRemove(sub: MmuIntervalNotifier): Promi
  * if it equals the mm's (this notifier is inside the running exclusion period). Returns the
  * value sampled before sleeping; never loops.
  */
-export async function mmuIntervalReadBegin(sub: MmuIntervalNotifier): Promise<number> {
+export async function mmuIntervalReadBegin55(sub: MmuIntervalNotifier): Promise<number> {
   const mm = deref(sub.mm, `mmu_interval_read_begin(${sub.name}): mni->mm (never inserted)`);
   const k = mm.kernel;
   touch(k, sub, "mmu_interval_read_begin");
@@ -381,3 +382,26 @@ export async function mmuIntervalSetSeq(sub: MmuIntervalNotifier, curSeq: number
 
 /** A kernel NULL-pointer dereference (defined with the other lifetime helpers). */
 export { NullDereference };
+
+// ---- The entry points drivers call, through the core seam (core-seam.ts): a core variant
+// installed for the run replaces the bodies above; otherwise they are the merged 5.5 ones.
+
+/** mm/mmu_notifier.c: mmu_interval_notifier_remove() @5.5, through the core seam. */
+export function mmuIntervalNotifierRemove(sub: MmuIntervalNotifier): Promise<void> {
+  return coreFunctions().mmu_interval_notifier_remove(sub);
+}
+
+/** mm/mmu_notifier.c: mmu_interval_read_begin() @5.5, through the core seam. */
+export function mmuIntervalReadBegin(sub: MmuIntervalNotifier): Promise<number> {
+  return coreFunctions().mmu_interval_read_begin(sub);
+}
+
+/** mm/mmu_notifier.c: mn_itree_inv_end() @5.5, through the core seam. */
+export function mnItreeInvEnd(nmm: MmuNotifierMm): Promise<void> {
+  return coreFunctions().mn_itree_inv_end(nmm);
+}
+
+/** mm/mmu_notifier.c: mn_itree_invalidate() @5.5, through the core seam. */
+export function mnItreeInvalidate(nmm: MmuNotifierMm, range: MmuNotifierRange): Promise<number> {
+  return coreFunctions().mn_itree_invalidate(nmm, range);
+}

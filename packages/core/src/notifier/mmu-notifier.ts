@@ -11,7 +11,7 @@
 import { EAGAIN, ENOMEM, errname } from "../errno.ts";
 import { type HasLifetime, kfree, Lifetime, touch } from "../lifetime.ts";
 import { type MmStruct, mmdrop, mmgrab } from "../mm/mm.ts";
-import { mnItreeInvalidate, mnItreeInvEnd, mnItreeRelease } from "./interval-notifier.ts";
+import { coreFunctions } from "./core-seam.ts";
 import { MmuNotifierMm } from "./notifier-mm.ts";
 import { describeRange, type MmuNotifierRange } from "./range.ts";
 
@@ -182,8 +182,11 @@ function unhash(nmm: MmuNotifierMm, sub: MmuNotifier): void {
   sub.hashed = false;
 }
 
-/** mm/mmu_notifier.c: mn_hlist_invalidate_range_start() @5.5 (same loop as 5.4's). */
-async function mnHlistInvalidateRangeStart(nmm: MmuNotifierMm, range: MmuNotifierRange): Promise<number> {
+/** mm/mmu_notifier.c: mn_hlist_invalidate_range_start() @5.5 (same loop as 5.4's). Called through the core seam. */
+export async function mnHlistInvalidateRangeStart55(
+  nmm: MmuNotifierMm,
+  range: MmuNotifierRange,
+): Promise<number> {
   const k = range.mm.kernel;
   let ret = 0;
   const idx = await k.srcu.readLock();
@@ -209,14 +212,15 @@ async function mnHlistInvalidateRangeStart(nmm: MmuNotifierMm, range: MmuNotifie
   return ret;
 }
 
-/** mm/mmu_notifier.c: __mmu_notifier_invalidate_range_start() @5.5 */
-async function __mmuNotifierInvalidateRangeStart(range: MmuNotifierRange): Promise<number> {
+/** mm/mmu_notifier.c: __mmu_notifier_invalidate_range_start() @5.5 — called through the core seam (core-seam.ts). */
+export async function __mmuNotifierInvalidateRangeStart55(range: MmuNotifierRange): Promise<number> {
   const nmm = range.mm.notifierMm!;
+  const core = coreFunctions();
   if (nmm.hasItree) {
-    const ret = await mnItreeInvalidate(nmm, range);
+    const ret = await core.mn_itree_invalidate(nmm, range);
     if (ret !== 0) return ret;
   }
-  if (nmm.list.length > 0) return mnHlistInvalidateRangeStart(nmm, range);
+  if (nmm.list.length > 0) return core.mn_hlist_invalidate_range_start(nmm, range);
   return 0;
 }
 
@@ -232,7 +236,7 @@ export async function mmuNotifierInvalidateRangeStart(range: MmuNotifierRange): 
   k.invalidateStartMap.acquire();
   if (range.mm.hasNotifiers) {
     range.blockable = true;
-    await __mmuNotifierInvalidateRangeStart(range);
+    await coreFunctions().__mmu_notifier_invalidate_range_start(range);
   }
   k.invalidateStartMap.release();
 }
@@ -249,7 +253,7 @@ export async function mmuNotifierInvalidateRangeStartNonblock(range: MmuNotifier
   let ret = 0;
   if (range.mm.hasNotifiers) {
     range.blockable = false;
-    ret = await __mmuNotifierInvalidateRangeStart(range);
+    ret = await coreFunctions().__mmu_notifier_invalidate_range_start(range);
   }
   k.invalidateStartMap.release();
   if (ret !== 0) range.mm.activeInvalidations--;
@@ -257,8 +261,8 @@ export async function mmuNotifierInvalidateRangeStartNonblock(range: MmuNotifier
   return ret;
 }
 
-/** mm/mmu_notifier.c: mn_hlist_invalidate_end() @5.5 */
-async function mnHlistInvalidateEnd(nmm: MmuNotifierMm, range: MmuNotifierRange): Promise<void> {
+/** mm/mmu_notifier.c: mn_hlist_invalidate_end() @5.5 — called through the core seam. */
+export async function mnHlistInvalidateEnd55(nmm: MmuNotifierMm, range: MmuNotifierRange): Promise<void> {
   const k = range.mm.kernel;
   const idx = await k.srcu.readLock();
   for (const sub of [...nmm.list]) {
@@ -280,8 +284,8 @@ export async function mmuNotifierInvalidateRangeEnd(range: MmuNotifierRange): Pr
   if (range.mm.hasNotifiers) {
     const nmm = range.mm.notifierMm!;
     k.invalidateStartMap.acquire();
-    if (nmm.hasItree) await mnItreeInvEnd(nmm);
-    if (nmm.list.length > 0) await mnHlistInvalidateEnd(nmm, range);
+    if (nmm.hasItree) await coreFunctions().mn_itree_inv_end(nmm);
+    if (nmm.list.length > 0) await coreFunctions().mn_hlist_invalidate_end(nmm, range);
     k.invalidateStartMap.release();
   }
   range.mm.activeInvalidations--;
@@ -309,6 +313,6 @@ export async function mmuNotifierRelease(mm: MmStruct): Promise<void> {
   const nmm = mm.notifierMm;
   if (nmm === null) return;
   mm.kernel.ex.trace("call", "__mmu_notifier_release", mm.name);
-  if (nmm.hasItree) await mnItreeRelease(nmm, mm);
+  if (nmm.hasItree) await coreFunctions().mn_itree_release(nmm, mm);
   if (nmm.list.length > 0) await mnHlistRelease(nmm, mm);
 }
