@@ -61,9 +61,14 @@ export class Journal {
   constructor(
     items: readonly WorkItem[],
     private readonly budget: Budget,
+    /** Further modules the run loads: the core variant of `--core`. */
+    extraModules: readonly string[] = [],
   ) {
     this.dir = join(cacheRoot(), "journal");
-    this.code = codeHash(items.flatMap((w) => (w.modulePath === null ? [] : [w.modulePath])));
+    this.code = codeHash([
+      ...items.flatMap((w) => (w.modulePath === null ? [] : [w.modulePath])),
+      ...extraModules,
+    ]);
   }
 
   private file(w: WorkItem): string {

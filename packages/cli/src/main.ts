@@ -41,6 +41,12 @@ const resumeOption = () =>
     "take the results a stopped run of the same code and options completed (from the journal); run the rest",
   ).default(false);
 
+const coreOption = () =>
+  new Option(
+    "--core <path.ts>",
+    "run on a core variant (a module replacing notifier-core functions, e.g. packages/core/patches/*.ts) instead of the merged core",
+  );
+
 const jsonOption = () =>
   new Option("--json", "print the JSON document only (see the README's --json contract)").default(false);
 
@@ -111,6 +117,7 @@ function build(setExit: (code: number) => void): Command {
         "run the i-th of n deterministic slices of the work list (default: 1/1, everything)",
       ).argParser(shard),
     )
+    .addOption(coreOption())
     .addOption(jobsOption(JOBS))
     .addOption(resumeOption())
     .addOption(jsonOption())
@@ -126,6 +133,7 @@ function build(setExit: (code: number) => void): Command {
         .argParser(collect)
         .default([], "none"),
     )
+    .addOption(coreOption())
     .addOption(jsonOption())
     .action(async (token: string, o) => setExit(await replayCommand(token, o)));
 

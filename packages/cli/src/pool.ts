@@ -18,7 +18,7 @@ import { type Budget, keyOf, type WorkItem } from "./work.ts";
 
 /** Messages between the pool and a worker (worker.ts). */
 export type ToWorker =
-  | { type: "init"; modules: string[] }
+  | { type: "init"; modules: string[]; core: string | null }
   | { type: "run"; index: number; driver: string; variant: string; scenario: string; budget: Budget }
   | { type: "exit" };
 export type FromWorker =
@@ -56,6 +56,8 @@ export function runInPool(
   budget: Budget,
   hooks: PoolHooks,
   interrupt: Interrupt,
+  /** The core variant's module (`--core`), which every worker installs for its runs. */
+  core: string | null = null,
 ): Promise<string | null> {
   const modules = [...new Set(items.flatMap((w) => (w.modulePath === null ? [] : [w.modulePath])))];
   const deaths = new Map<number, number>();
@@ -142,7 +144,7 @@ export function runInPool(
         if (!w.leaving) died(w, code, signal);
         settle();
       });
-      send(w, { type: "init", modules });
+      send(w, { type: "init", modules, core });
       return w;
     };
 

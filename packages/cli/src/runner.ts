@@ -8,10 +8,12 @@
  * killed its worker twice — rejects with RunStopped, which carries the records that did
  * complete, so the command can print them before it exits 130 or 3.
  */
-import { type ResultRecord, runScenario } from "@mnlab/core";
+import { type ResultRecord, runScenario, withCoreVariant } from "@mnlab/core";
+import type { LoadedCore } from "./core-variant.ts";
 import { EXIT } from "./errors.ts";
 import { Interrupt } from "./interrupt.ts";
 import { Journal } from "./journal.ts";
+import { userPath } from "./paths.ts";
 import { runInPool } from "./pool.ts";
 import { Progress } from "./progress.ts";
 import { type Budget, keyOf, type WorkItem } from "./work.ts";
@@ -22,6 +24,8 @@ export interface RunOptions {
   progress: boolean;
   /** Take the records of items a previous run of the same code and budget completed. */
   resume?: boolean;
+  /** Run on this core variant (`--core path.ts`) instead of the merged core. */
+  core?: LoadedCore | null;
 }
 
 /** The run stopped before every item completed: why, the exit status, and what completed. */
@@ -48,14 +52,18 @@ async function runHere(
   done: (i: number, r: ResultRecord) => void,
   progress: Progress,
   interrupt: Interrupt,
+  core: LoadedCore | null,
 ): Promise<void> {
   for (const i of queue) {
     if (interrupt.stopping) return;
     const w = items[i]!;
-    const run = runScenario(w.variant, w.scenario, {
-      ...budget,
-      onProgress: (p) => progress.update(i, p.executions, p.failures),
-    });
+    // Installed for this run only: an abandoned run (Ctrl-C) ends the process anyway.
+    const run = withCoreVariant(core?.variant ?? null, () =>
+      runScenario(w.variant, w.scenario, {
+        ...budget,
+        onProgress: (p) => progress.update(i, p.executions, p.failures),
+      }),
+    );
     const r = await Promise.race([run, interrupt.abandoned.then(() => null)]);
     if (r === null) return;
     done(i, normalise(r));
@@ -64,7 +72,8 @@ async function runHere(
 
 export async function runWork(items: WorkItem[], opts: RunOptions): Promise<ResultRecord[]> {
   const progress = new Progress(items.length, opts.progress);
-  const journal = new Journal(items, opts.budget);
+  const core = opts.core ?? null;
+  const journal = new Journal(items, opts.budget, core === null ? [] : [userPath(core.path)]);
   const results: (ResultRecord | undefined)[] = new Array(items.length);
   if (opts.resume === true) {
     for (const [i, w] of items.entries()) results[i] = journal.lookup(w);
@@ -85,7 +94,7 @@ export async function runWork(items: WorkItem[], opts: RunOptions): Promise<Resu
   let failure: string | null = null;
   try {
     if (opts.jobs <= 1 || queue.length <= 1) {
-      await runHere(items, queue, opts.budget, done, progress, interrupt);
+      await runHere(items, queue, opts.budget, done, progress, interrupt, core);
     } else {
       failure = await runInPool(
         items,
@@ -94,6 +103,7 @@ export async function runWork(items: WorkItem[], opts: RunOptions): Promise<Resu
         opts.budget,
         { onResult: done, onProgress: (i, e, f) => progress.update(i, e, f) },
         interrupt,
+        core?.path ?? null,
       );
     }
   } finally {

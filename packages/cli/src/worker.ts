@@ -5,7 +5,8 @@
  * terminal sends SIGINT to the whole process group), and when the IPC channel closes — the
  * parent exited or was killed — the worker exits too.
  */
-import { runScenario } from "@mnlab/core";
+import { installCoreVariant, runScenario } from "@mnlab/core";
+import { loadCoreVariant } from "./core-variant.ts";
 import { firstLine } from "./errors.ts";
 import type { FromWorker, ToWorker } from "./pool.ts";
 import { drivers } from "./registry.ts";
@@ -15,6 +16,8 @@ const send = (m: FromWorker) => {
   if (process.connected) process.send!(m);
 };
 let extra: Awaited<ReturnType<typeof loadUserVariant>>[] = [];
+/** Uninstalls the core variant of the run (`--core`): a worker serves one run. */
+let uninstallCore: (() => void) | null = null;
 
 process.on("SIGINT", () => {});
 process.on("disconnect", () => process.exit(0));
@@ -28,6 +31,9 @@ process.on("message", async (m: ToWorker) => {
     if (m.type === "init") {
       extra = [];
       for (const p of m.modules) extra.push(await loadUserVariant(p));
+      uninstallCore?.();
+      uninstallCore = null;
+      if (m.core !== null) uninstallCore = installCoreVariant((await loadCoreVariant(m.core)).variant);
       await drivers();
       send({ type: "ready" });
       return;

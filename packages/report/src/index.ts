@@ -8,6 +8,11 @@ export { type BarPanel, barChart } from "./bar-chart.ts";
 export { benchPage } from "./bench-page.ts";
 export { codeLines, modelLines, relativeSource, summarizeDriver } from "./code-size.ts";
 export {
+  type CoreEvaluationInput,
+  type CoreEvaluationRow,
+  coreEvaluatePage,
+} from "./core-evaluate-page.ts";
+export {
   counterexample,
   type DriverPageExtras,
   driverPage,

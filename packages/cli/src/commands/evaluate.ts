@@ -45,6 +45,10 @@ export interface EvaluateOptions {
   json: boolean;
   page?: string;
   results?: string;
+  /** `--core path.ts`: evaluate a core variant across every driver instead (evaluate-core.ts). */
+  core?: string;
+  /** With --core: the drivers to run (default: every registered driver). */
+  driver?: string[];
 }
 
 const AGAINST = "interval";
@@ -55,7 +59,7 @@ export function outcomeOf(patch: string, against: string): EvaluationOutcome {
   return patch === against ? "same bug" : "regression";
 }
 
-function budgetOf(o: EvaluateOptions): Budget {
+export function budgetOf(o: EvaluateOptions): Budget {
   const b: Budget = {};
   if (o.strategy !== undefined) b.strategy = o.strategy;
   if (o.executions !== undefined) b.executions = o.executions;
@@ -66,7 +70,7 @@ function budgetOf(o: EvaluateOptions): Budget {
 }
 
 /** A path as the user can paste it where they stand (npm run keeps that directory in INIT_CWD). */
-function asTyped(p: string): string {
+export function asTyped(p: string): string {
   if (isAbsolute(p)) return p;
   return relative(process.env.INIT_CWD ?? process.cwd(), userPath(p))
     .split(sep)
@@ -74,7 +78,7 @@ function asTyped(p: string): string {
 }
 
 /** The shell word for a path: quoted only when it needs to be. */
-function shellWord(s: string): string {
+export function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 

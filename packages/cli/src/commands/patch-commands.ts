@@ -4,8 +4,10 @@
  */
 import { availableParallelism } from "node:os";
 import { type Command, Option } from "commander";
+import { UsageError } from "../errors.ts";
 import { collect, duration, nonNegativeInt, positiveInt, STRATEGIES, seed, strategy } from "../options.ts";
 import { type EvaluateOptions, evaluateCommand } from "./evaluate.ts";
+import { evaluateCoreCommand } from "./evaluate-core.ts";
 import { type MutateOptions, mutateCommand } from "./mutate.ts";
 import { newVariantCommand } from "./new-variant.ts";
 
@@ -71,10 +73,10 @@ export function addPatchCommands(program: Command, setExit: (code: number) => vo
     program
       .command("evaluate")
       .description(
-        "judge a patch against the merged 5.5 variant, per scenario: regression, same, fixed or same bug " +
-          "(exit 0 nothing regressed, 1 something did)",
+        "judge a patch against the merged 5.5 variant, per scenario: regression, same, fixed or same bug; " +
+          "or, with --core, a core patch against the merged core over every driver (exit 0 nothing regressed, 1 something did)",
       )
-      .argument("<patch.ts>", "the patch module (as new-variant writes it)"),
+      .argument("[patch.ts]", "the patch module (as new-variant writes it); none with --core"),
     "each scenario's own",
   )
     .addOption(
@@ -94,8 +96,30 @@ export function addPatchCommands(program: Command, setExit: (code: number) => vo
         .argParser(positiveInt)
         .default(JOBS, `${JOBS}: the CPUs here`),
     )
+    .addOption(
+      new Option(
+        "--core <core.ts>",
+        "evaluate a core variant (e.g. packages/core/patches/*.ts): every driver's scenarios, all variants, on it and on the merged core",
+      ),
+    )
+    .addOption(
+      new Option("--driver <name>", "with --core: a driver to run (repeatable)")
+        .argParser(collect)
+        .default([], "every registered driver"),
+    )
     .addOption(jsonOption())
-    .action(async (patch: string, o: EvaluateOptions) => setExit(await evaluateCommand(patch, o)));
+    .action(async (patch: string | undefined, o: EvaluateOptions) => {
+      if (o.core !== undefined) {
+        if (patch !== undefined) throw new UsageError("give a driver patch or --core <core.ts>, not both");
+        return setExit(await evaluateCoreCommand(o.core, o));
+      }
+      if (patch !== undefined && (o.driver ?? []).length > 0) {
+        throw new UsageError("--driver is for --core; a driver patch runs its own driver");
+      }
+      if (patch === undefined)
+        throw new UsageError("missing the patch module: evaluate <patch.ts>, or --core <core.ts>");
+      setExit(await evaluateCommand(patch, o));
+    });
 
   explorationOptions(
     program

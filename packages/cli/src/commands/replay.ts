@@ -4,16 +4,17 @@
  * Tokens name driver, variant and scenario; a token from a user-written variant needs that
  * module again (--variant path.ts). Exit 0 when the replayed verdict is the expected one.
  */
-import { expectationFor, parseHarnessToken, replayScenario } from "@mnlab/core";
+import { expectationFor, parseHarnessToken, replayScenario, withCoreVariant } from "@mnlab/core";
 import { cpuColumns, sequenceDiagram, stableJson } from "@mnlab/report";
 import { decodeToken } from "@mnlab/sim";
+import { loadCoreVariant } from "../core-variant.ts";
 import { choices, firstLine, UsageError } from "../errors.ts";
 import { driverNamed } from "../registry.ts";
 import { loadUserVariant } from "../user-variant.ts";
 
 export async function replayCommand(
   token: string,
-  o: { variant: string[]; mermaid: boolean; json: boolean },
+  o: { variant: string[]; mermaid: boolean; json: boolean; core?: string },
 ): Promise<number> {
   let t: ReturnType<typeof parseHarnessToken>;
   try {
@@ -46,11 +47,13 @@ export async function replayCommand(
       `token names scenario "${t.scenario}", not a ${d.name} scenario (${choices(d.scenarios.map((s) => s.name))})`,
     );
   }
+  // A token from a run on a core variant (`--core`) replays on that core variant.
+  const core = o.core === undefined ? null : await loadCoreVariant(o.core);
   let outcome: Awaited<ReturnType<typeof replayScenario>>;
   let recorded: number[];
   try {
     recorded = decodeToken(t.sim).executions.at(-1)!.decisions;
-    outcome = await replayScenario(variant, scenario, t.sim);
+    outcome = await withCoreVariant(core?.variant ?? null, () => replayScenario(variant, scenario, t.sim));
   } catch (e) {
     throw new UsageError(`cannot replay this token: ${firstLine(e)}`);
   }
@@ -75,6 +78,7 @@ export async function replayCommand(
         driver: d.name,
         variant: variant.info.id,
         scenario: scenario.name,
+        ...(core === null ? {} : { core: { id: core.variant.id, module: o.core } }),
         replay: token.trim(),
         verdict,
         expected,
@@ -87,7 +91,7 @@ export async function replayCommand(
     );
   } else {
     const head =
-      `${d.name}/${variant.info.id} ${scenario.name}: ${verdict}` +
+      `${d.name}/${variant.info.id} ${scenario.name}${core === null ? "" : ` on core ${core.variant.id}`}: ${verdict}` +
       (outcome.failure === null ? "" : ` — ${outcome.failure.message}`) +
       (verdict === expected ? " (as expected)" : ` (expected ${expected ?? "nothing stated"})`);
     const out = [head, "", cpuColumns(trace)];

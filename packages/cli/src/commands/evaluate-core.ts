@@ -1,0 +1,162 @@
+/**
+ * `mnlab evaluate --core <core.ts>`: judge a core patch — a core variant replacing
+ * notifier-core functions through @mnlab/core's seam — across every driver at once. Runs
+ * every driver's scenarios, every variant, on the merged core and with the core variant
+ * installed (the same exploration for both: the scenarios' own unless overridden), and
+ * gives each (driver, variant, scenario) the outcome of `evaluate` (outcomeOf): regression,
+ * same, fixed or same bug. Prints the per-driver counts, each regression's counterexample
+ * and each fixed row with replay commands that carry `--core`, and writes a Markdown page.
+ * Exit 0 when nothing regressed, 1 when something did, 2 on a usage error.
+ */
+import { writeFileSync } from "node:fs";
+import { basename, dirname, join, relative, sep } from "node:path";
+import type { ResultRecord } from "@mnlab/core";
+import {
+  type CoreEvaluationInput,
+  type CoreEvaluationRow,
+  coreEvaluatePage,
+  cpuColumns,
+  OUTCOMES,
+  outcomeSummary,
+  stableJson,
+  table,
+} from "@mnlab/report";
+import { loadCoreVariant } from "../core-variant.ts";
+import { firstLine, UsageError } from "../errors.ts";
+import { repoRoot, userPath } from "../paths.ts";
+import { runWork } from "../runner.ts";
+import { workList } from "../work.ts";
+import { asTyped, budgetOf, type EvaluateOptions, outcomeOf, shellWord } from "./evaluate.ts";
+
+function replayCommand(token: string, corePath: string | null): string {
+  return `npm run mnlab -- replay ${token}${corePath === null ? "" : ` --core ${shellWord(corePath)}`}`;
+}
+
+const toRoot = (p: string) => relative(repoRoot, userPath(p)).split(sep).join("/");
+
+export async function evaluateCoreCommand(corePath: string, o: EvaluateOptions): Promise<number> {
+  if (o.results !== undefined) throw new UsageError("--results judges a driver patch's run; not with --core");
+  const core = await loadCoreVariant(corePath);
+  const items = await workList({ drivers: o.driver ?? [], variants: [], scenarios: o.scenario });
+  if (items.length === 0) throw new UsageError("nothing to run: no driver package is registered");
+  const budget = budgetOf(o);
+  process.stderr.write(
+    `mnlab: ${items.length} runs on the merged core, then on core variant ${core.variant.id}\n`,
+  );
+  const merged = await runWork(items, { budget, jobs: o.jobs, progress: true });
+  const patched = await runWork(items, { budget, jobs: o.jobs, progress: true, core });
+
+  const typed = asTyped(corePath);
+  const fromRoot = toRoot(corePath);
+  const rowsFor = (where: string) =>
+    items.map((w, i): CoreEvaluationRow => {
+      const p = patched[i]!;
+      const a = merged[i]!;
+      return {
+        driver: w.driver.name,
+        variant: w.variant.info.id,
+        scenario: w.scenario.name,
+        outcome: outcomeOf(p.verdict, a.verdict),
+        patch: p,
+        against: a,
+        replay: p.replay === null ? null : replayCommand(p.replay, where),
+        againstReplay: a.replay === null ? null : replayCommand(a.replay, null),
+      };
+    });
+  const rows = rowsFor(typed);
+  const drivers = [...new Map(items.map((w) => [w.driver.name, w.driver])).values()].map((d) => ({
+    name: d.name,
+    title: d.title,
+  }));
+  const pagePath =
+    o.page === undefined
+      ? join(dirname(userPath(corePath)), `${basename(corePath).replace(/\.[mc]?[jt]s$/, "")}.evaluation.md`)
+      : userPath(o.page);
+  const args = process.argv.slice(2).map(shellWord).join(" ");
+  const input: CoreEvaluationInput = {
+    core: {
+      id: core.variant.id,
+      description: core.variant.description,
+      module: fromRoot,
+      replaces: Object.keys(core.variant.replaces),
+    },
+    drivers,
+    // On the page the reviewer stands in the repository root.
+    rows: rowsFor(fromRoot),
+    command: `npm run mnlab -- ${args}`,
+  };
+  try {
+    writeFileSync(pagePath, coreEvaluatePage(input));
+  } catch (e) {
+    throw new UsageError(`cannot write ${pagePath}: ${firstLine(e)}`);
+  }
+  const regressed = rows.some((r) => r.outcome === "regression");
+  if (o.json) {
+    const changed = (r: CoreEvaluationRow) => r.outcome === "regression" || r.outcome === "fixed";
+    process.stdout.write(
+      stableJson({
+        schema: "mnlab-core-evaluate/1",
+        core: input.core,
+        against: "merged core",
+        page: relative(repoRoot, pagePath).split(sep).join("/"),
+        regressed,
+        counts: Object.fromEntries(OUTCOMES.map((x) => [x, rows.filter((r) => r.outcome === x).length])),
+        runs: rows.map((r) => ({
+          driver: r.driver,
+          variant: r.variant,
+          scenario: r.scenario,
+          outcome: r.outcome,
+          verdict: r.patch.verdict,
+          merged: r.against.verdict,
+          executions: r.patch.executions,
+          mergedExecutions: r.against.executions,
+          replay: r.replay,
+        })),
+        // The records of every run whose verdict changed, on both cores (the evidence).
+        changed: rows.filter(changed).map((r) => ({ merged: r.against, patched: r.patch })),
+      }),
+    );
+  } else {
+    process.stdout.write(textReport(rows, core.variant.id, toCwd(pagePath)));
+  }
+  return regressed ? 1 : 0;
+}
+
+function toCwd(p: string): string {
+  return relative(process.env.INIT_CWD ?? process.cwd(), p)
+    .split(sep)
+    .join("/");
+}
+
+function textReport(rows: CoreEvaluationRow[], id: string, pagePath: string): string {
+  const drivers = [...new Set(rows.map((r) => r.driver))];
+  const out = [
+    `core variant ${id} against the merged core:`,
+    "",
+    table(
+      ["driver", ...OUTCOMES],
+      drivers.map((d) => [
+        d,
+        ...OUTCOMES.map((x) => String(rows.filter((r) => r.driver === d && r.outcome === x).length)),
+      ]),
+    ),
+  ];
+  const key = (r: CoreEvaluationRow) => `${r.driver}/${r.variant} ${r.scenario}`;
+  for (const r of rows.filter((x) => x.outcome === "regression")) {
+    const p: ResultRecord = r.patch;
+    out.push(
+      "",
+      `regression: ${key(r)}: ${p.verdict} (merged core: ${r.against.verdict}): ${p.message ?? ""}`,
+      "",
+      cpuColumns(p.trace ?? []),
+      "",
+      `  ${r.replay}`,
+    );
+  }
+  for (const r of rows.filter((x) => x.outcome === "fixed")) {
+    out.push("", `fixed: ${key(r)}: pass (merged core: ${r.against.verdict})`);
+    if (r.againstReplay !== null) out.push(`  merged core's counterexample: ${r.againstReplay}`);
+  }
+  out.push("", `${rows.length} runs: ${outcomeSummary(rows)}; page: ${pagePath}`);
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,186 @@
+/**
+ * The page `mnlab evaluate --core` writes for a core patch (a core variant replacing
+ * notifier-core functions): every driver's scenarios, every variant, run on the merged core
+ * and on the patched one, each (driver, variant, scenario) given the evaluate page's outcome
+ * (evaluate-page.ts) — regression, same, fixed, same bug — against the merged core. A core
+ * change must be right for every user at once; this is the evidence a patch mail needs.
+ * Pure: data in, Markdown out.
+ */
+import type { ResultRecord } from "@mnlab/core";
+import { METRICS, metricMeans } from "./driver-page.ts";
+import { type EvaluationOutcome, type EvaluationRow, OUTCOMES, outcomeSummary } from "./evaluate-page.ts";
+import { cpuColumns } from "./interleaving.ts";
+import { code, int, num, table } from "./markdown.ts";
+import { sequenceDiagram } from "./mermaid.ts";
+import { firstFound } from "./verdicts.ts";
+
+/** One (driver, variant, scenario): `patch` ran on the core variant, `against` on the merged core. */
+export interface CoreEvaluationRow extends EvaluationRow {
+  driver: string;
+  variant: string;
+  /** The replay of the merged core's counterexample (a fixed row: the bug the patch removes). */
+  againstReplay: string | null;
+}
+
+export interface CoreEvaluationInput {
+  core: { id: string; description: string; module: string; replaces: string[] };
+  /** The drivers that ran, in registry order. */
+  drivers: { name: string; title: string }[];
+  rows: CoreEvaluationRow[];
+  /** The command that ran, to re-run it. */
+  command: string;
+}
+
+const BADGE: Record<EvaluationOutcome, string> = {
+  regression: "**regression**",
+  same: "same",
+  fixed: "**fixed**",
+  "same bug": "same bug",
+};
+
+function verdictTable(rows: readonly CoreEvaluationRow[]): string {
+  return table(
+    ["variant", "scenario", "merged core", "patched core", "outcome", "executions", "first found at"],
+    rows.map((r) => [
+      code(r.variant),
+      r.scenario,
+      r.against.verdict,
+      r.patch.verdict,
+      BADGE[r.outcome],
+      `${int(r.patch.executions)}${r.patch.exhausted ? " (all)" : ""}`,
+      firstFound(r.patch),
+    ]),
+    ["l", "l", "l", "l", "l", "r", "r"],
+  );
+}
+
+function oneLine(s: string | null): string {
+  return code((s ?? "").replace(/\s+/g, " "));
+}
+
+function traceBlocks(r: ResultRecord): string[] {
+  if (r.trace === null || r.trace.length === 0) return ["No trace was recorded."];
+  return [
+    ["```text", cpuColumns(r.trace), "```"].join("\n"),
+    ["```mermaid", sequenceDiagram(r.trace), "```"].join("\n"),
+  ];
+}
+
+function counterexampleBlock(row: CoreEvaluationRow): string {
+  const head = `### ${row.driver}/${row.variant} ${row.scenario}: ${row.outcome}`;
+  if (row.outcome === "fixed") {
+    const a = row.against;
+    const blocks = [
+      head,
+      `On the merged core: ${a.verdict}, found at execution ${int(a.firstFailureAt ?? 0)} under ${a.strategy}. ` +
+        `On the patched core the same exploration (${int(row.patch.executions)} executions` +
+        `${row.patch.exhausted ? ", all of them" : ""}) finds no violation. The merged core's counterexample:`,
+      `> ${oneLine(a.message)}`,
+    ];
+    if (row.againstReplay !== null) blocks.push(["```sh", row.againstReplay, "```"].join("\n"));
+    blocks.push(...traceBlocks(a));
+    return blocks.join("\n\n");
+  }
+  const r = row.patch;
+  const before =
+    row.against.verdict === "pass"
+      ? "The merged core passes this scenario under the same exploration."
+      : `The merged core shows ${row.against.verdict} here instead: ${oneLine(row.against.message)}.`;
+  const blocks = [
+    head,
+    `${before} On the patched core: ${r.verdict}, found at execution ${int(r.firstFailureAt ?? 0)} under ${r.strategy}; ` +
+      "the trace is the shrunk counterexample.",
+    `> ${oneLine(r.message)}`,
+  ];
+  if (row.replay !== null) blocks.push(["```sh", row.replay, "```"].join("\n"));
+  blocks.push(...traceBlocks(r));
+  return blocks.join("\n\n");
+}
+
+function metrics(input: CoreEvaluationInput): string {
+  const pairs: string[][] = [];
+  for (const d of input.drivers) {
+    const rows = input.rows.filter((r) => r.driver === d.name);
+    for (const variant of [...new Set(rows.map((r) => r.variant))]) {
+      const mine = rows.filter((r) => r.variant === variant);
+      const merged = metricMeans(
+        mine.map((r) => r.against),
+        variant,
+      );
+      const patched = metricMeans(
+        mine.map((r) => r.patch),
+        variant,
+      );
+      pairs.push([
+        d.name,
+        code(variant),
+        ...METRICS.map((m) => `${fmt(merged[m.key])} → ${fmt(patched[m.key])}`),
+      ]);
+    }
+  }
+  return [
+    "Virtual time, not wall clock: per execution, averaged over the executions explored, then over " +
+      "the scenarios (a run that stops at its first violation averages up to it); merged core → patched core.",
+    table(["driver", "variant", ...METRICS.map((m) => m.label)], pairs, [
+      "l",
+      "l",
+      ...METRICS.map(() => "r" as const),
+    ]),
+  ].join("\n\n");
+}
+
+function fmt(x: number | null): string {
+  return x === null ? "—" : num(x);
+}
+
+export function coreEvaluatePage(input: CoreEvaluationInput): string {
+  const regressions = input.rows.filter((r) => r.outcome === "regression");
+  const fixed = input.rows.filter((r) => r.outcome === "fixed");
+  const verdict =
+    regressions.length === 0
+      ? "No regression against the merged core."
+      : `${regressions.length} regression${regressions.length === 1 ? "" : "s"} against the merged core.`;
+  const parts = [
+    `# Core patch ${input.core.id}: evaluated against the merged core`,
+    `${input.core.description}.`,
+    `${verdict} ${outcomeSummary(input.rows)} — over ${input.rows.length} (driver, variant, scenario) runs of ` +
+      `${input.drivers.length} driver${input.drivers.length === 1 ? "" : "s"} (${input.drivers.map((d) => d.name).join(", ")}).`,
+    `Core variant: ${code(input.core.module)}, replacing ${input.core.replaces.map(code).join(", ")}. ` +
+      `Re-run: ${code(input.command)}.`,
+    "## Outcomes",
+    "Every variant of every driver ran every scenario twice under the same exploration: on the merged " +
+      "core and with the core variant installed. **regression**: the patched core shows a violation the " +
+      "merged core does not (or another kind); **fixed**: the merged core shows one, the patched core does " +
+      "not; same bug: both show the same kind (for a `legacy` row usually its documented 5.4 bug, which a " +
+      "5.5 core patch leaves alone); same: neither shows one.",
+    table(
+      ["driver", ...OUTCOMES],
+      input.drivers.map((d) => {
+        const mine = input.rows.filter((r) => r.driver === d.name);
+        return [d.name, ...OUTCOMES.map((o) => int(mine.filter((r) => r.outcome === o).length))];
+      }),
+      ["l", ...OUTCOMES.map(() => "r" as const)],
+    ),
+  ];
+  if (fixed.length > 0) {
+    parts.push(
+      `Fixed: ${fixed.map((r) => `${r.driver}/${code(r.variant)} ${code(r.scenario)} (merged core: ${r.against.verdict})`).join(", ")}.`,
+    );
+  }
+  parts.push("## Counterexamples");
+  const shown = [...regressions, ...fixed];
+  parts.push(
+    shown.length === 0
+      ? "No run changed its verdict."
+      : "Each regression (the patched core's counterexample), then each fixed row (the merged core's), " +
+          "drawn as CPU columns and as a sequence diagram, with the command that replays it.",
+  );
+  for (const r of shown) parts.push(counterexampleBlock(r));
+  parts.push("## Verdicts per driver");
+  for (const d of input.drivers) {
+    const rows = input.rows.filter((r) => r.driver === d.name);
+    parts.push(`### ${d.name}`, `${d.title}. ${outcomeSummary(rows)}.`, verdictTable(rows));
+  }
+  parts.push("## Virtual-time metrics", metrics(input));
+  return `${parts.join("\n\n")}\n`;
+}
