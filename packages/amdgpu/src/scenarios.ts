@@ -385,7 +385,7 @@ export const K2: Scenario = {
     legacy: { verdict: "pass", ref: "1.4 (restore worker)" },
     interval: { verdict: "pass", ref: "1.4, 1.6" },
   },
-  exploration: exhaustive(2),
+  exploration: exhaustive(1),
 };
 
 export const K3: Scenario = {
@@ -425,7 +425,7 @@ export const K3: Scenario = {
     },
     interval: { verdict: "pass", ref: "1.6 (notifier_lock around the eviction)" },
   },
-  exploration: exhaustive(2),
+  exploration: exhaustive(1),
 };
 
 // ---------------------------------------------------------------- O5
@@ -475,7 +475,16 @@ export const O5b: Scenario = {
     let buf: KfdBuffer | null = null;
     await both(
       s,
-      ["kfd alloc", async () => void (buf = await mustRegisterKfd(s, BASE, 2 * P))],
+      [
+        "kfd alloc",
+        async () => {
+          // 5.4 may fail the allocation with -EBUSY (the range went invalid during the walk): a
+          // kernel error returned to user space, not a failure of the scenario.
+          const b = await c.registerKfd(BASE, 2 * P);
+          if (typeof b === "number") s.ex.count("amdgpu.o5b_alloc_failed");
+          else buf = b;
+        },
+      ],
       ["migrate", async () => void (await migratePage(s.mm, pageAddr(0)))],
     );
     await s.ex.sleep(RESTORE_SETTLE_TICKS);

@@ -43,25 +43,24 @@ describe("amdgpu counterexamples", () => {
   });
 });
 
-/** Two get-pages on one BO at once (two threads submitting with the same userptr BO). */
+/** Two threads of the process submit CSs with the same userptr BO at once: two get-pages on one BO. */
 const TWO_GET_PAGES: Scenario = {
-  name: "two-get-user-pages-one-bo",
-  description: "two concurrent amdgpu_ttm_tt_get_user_pages on one BO, each followed by its _done",
+  name: "two-cs-one-bo",
+  description: "two concurrent amdgpu_cs_ioctl on one userptr BO (get_user_pages ... _done in each)",
   async run(s) {
     const buf = await s.ctx.register(BASE, 2 * PAGE_SIZE, { write: true });
     if (!isBuffer(buf)) return s.ex.fail("exception", "register failed");
     const c = amdgpuContextOf(s.k);
-    const a = s.ex.spawn("t1", async () => void (await c.childGetUserPages(buf)));
-    const b = s.ex.spawn("t2", async () => void (await c.childGetUserPages(buf)));
+    const a = s.ex.spawn("t1", async () => void (await c.csIoctlOnce(buf, BASE, false)));
+    const b = s.ex.spawn("t2", async () => void (await c.csIoctlOnce(buf, BASE, false)));
     await a.join();
     await b.join();
-    await s.ctx.unregister(buf);
     await c.close();
     await c.exitProcess();
     await c.flushWork();
   },
   expected: {},
-  exploration: { strategy: "exhaustive", preemptionBound: 1, executions: 5_000 },
+  exploration: { strategy: "exhaustive", preemptionBound: 1, executions: 3_000 },
 };
 
 describe("amdgpu kernel misuse, reported as the kernel reports it", () => {
@@ -73,13 +72,12 @@ describe("amdgpu kernel misuse, reported as the kernel reports it", () => {
     );
   });
 
-  it("5.4: the second range overwrites gtt->range; the first stays registered with its mmget, so the mm never exits", async () => {
+  it("5.4: the second range overwrites gtt->range: the first _done frees the second range, the second _done finds none", async () => {
     const r = await runScenario(legacy, TWO_GET_PAGES);
     const kinds = r.violations.map((v) => v.kind);
     expect(kinds).not.toContain("exception");
-    // Either the overwritten range's WARN_ONCE("No user pages to check") on the second _done, or
-    // the leaked range (hmm_release WARNs / notifiers left registered) — never silence.
-    expect(kinds.some((k) => k === "kernel-warn" || k === "leak")).toBe(true);
+    expect(kinds).toContain("kernel-warn");
+    expect(r.violations.find((v) => v.kind === "kernel-warn")!.message).toMatch(/No user pages to check/);
   });
 
   it('_done without a get_user_pages is WARN_ONCE("No user pages to check") in both', async () => {
