@@ -76,7 +76,7 @@ export interface Freed {
 export interface ThreadStatus {
   id: number;
   name: string;
-  status: "not started" | "running" | "blocked" | "exited";
+  status: "no step yet" | "running" | "blocked" | "exited";
   blockedOn?: string;
   /** Locks it holds (taken and not released), in acquisition order. */
   holds: string[];
@@ -216,7 +216,7 @@ export function stateAt(trace: readonly TraceEvent[], at: number): TraceState {
   const threads = new Map<number, ThreadStatus>();
   for (const e of trace)
     if (!threads.has(e.thread))
-      threads.set(e.thread, { id: e.thread, name: e.threadName, status: "not started", holds: [] });
+      threads.set(e.thread, { id: e.thread, name: e.threadName, status: "no step yet", holds: [] });
   const locks = new Map<string, LockState>();
   const lockOf = (name: string) => {
     if (!locks.has(name)) locks.set(name, { lock: name, holders: [], waiters: [] });
@@ -254,7 +254,7 @@ export function stateAt(trace: readonly TraceEvent[], at: number): TraceState {
     const e = trace[i]!;
     const t = threads.get(e.thread)!;
     if (e.kind !== "block") {
-      if (t.status === "blocked" || t.status === "not started") t.status = "running";
+      if (t.status === "blocked" || t.status === "no step yet") t.status = "running";
       delete t.blockedOn;
       const p = pending.get(e.thread);
       if (p !== undefined) {

@@ -148,7 +148,7 @@ describe("viewer in Chromium", () => {
   it("highlights every step that touches a clicked object", async () => {
     await page.locator('input[name="filter"][value="all"]').check();
     const lock = "ref.buf0->lock";
-    await page.locator(`tr button.obj[data-obj="${lock}"]`).first().click();
+    await page.locator(`tr .obj[data-obj="${lock}"]`).first().click();
     const touching = trace.flatMap((e, i) => (e.object === lock ? [String(i)] : []));
     const lit = await page
       .locator("tr.hl")

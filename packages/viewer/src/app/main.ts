@@ -87,7 +87,9 @@ function touches(e: TraceEvent, o: string): boolean {
 }
 
 function objectLink(o: string, label = o): HTMLElement {
-  const a = h("button", { class: "obj", "data-obj": o, type: "button" }, label);
+  // A span, not a <button>: a button is an inline block, and a long object name would wrap
+  // inside it rather than with the line.
+  const a = h("span", { class: "obj", "data-obj": o, role: "button", tabindex: "0" }, label);
   if (view.selected === o) a.classList.add("selected");
   return a;
 }
@@ -100,8 +102,9 @@ function rowCell(p: Pane, row: LaneRow): HTMLElement {
     return cell;
   }
   const text = eventText(e);
-  if (e.object !== undefined && e.object !== "" && text.includes(e.object)) {
-    const k = text.indexOf(e.object);
+  // The object follows the operation's name (which may contain it: `srcu_read_lock srcu`).
+  const k = e.object === undefined || e.object === "" ? -1 : text.indexOf(e.object, e.op.length);
+  if (e.object !== undefined && k >= 0) {
     cell.append(
       h("span", { class: e.kind === "call" ? "op call" : "op" }, text.slice(0, k)),
       objectLink(e.object),
@@ -451,6 +454,12 @@ document.addEventListener("change", (ev) => {
 });
 
 document.addEventListener("keydown", (ev) => {
+  const obj = (ev.target as HTMLElement).closest<HTMLElement>("[data-obj]");
+  if (obj !== null && (ev.key === "Enter" || ev.key === " ")) {
+    ev.preventDefault();
+    obj.click();
+    return;
+  }
   if ((ev.target as HTMLElement).tagName === "SELECT" || ev.altKey || ev.ctrlKey || ev.metaKey) return;
   const k = ev.key;
   if (k === "ArrowDown" || k === "ArrowRight" || k === "j") step(1);
