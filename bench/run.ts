@@ -45,6 +45,8 @@ const PROGRAMS: ProgramSpec[] = [
   { name: "traffic", file: "traffic.ts", impls: null },
   { name: "explorer", file: "explorer.mitata.ts", impls: ["legacy", "interval"] },
   { name: "sim", file: "sim.mitata.ts", impls: null },
+  // @mnlab/sim's strategies against fast-check's scheduler: executions to the first failure.
+  { name: "peer", file: "peer.ts", impls: null },
 ];
 
 const argv = process.argv.slice(2);

@@ -29,6 +29,7 @@ describe("benchmarks (smoke)", () => {
     expect(doc.populate.interval.p50).toBeGreaterThan(0);
     expect(doc.traffic.rows.length).toBeGreaterThan(0);
     expect(doc.sim).toBeDefined();
+    expect(doc.peer.rows.some((r: { side: string }) => r.side === "fast-check")).toBe(true);
     expect(doc.explorer.legacy.executions).toBeGreaterThan(0);
     expect(doc.explorer.interval.executions).toBeGreaterThan(0);
   });

@@ -62,6 +62,16 @@ const DESCRIPTIONS: Record<string, string> = {
     "The explorer's own cost on one conformance race (populate-vs-munmap), each variant in its own process, next " +
     "to the floor of resolving as many promises one at a time as the exploration takes steps: `timesFloor` is " +
     "how many times the floor the model and its oracles cost.",
+  peer:
+    "Executions to the first failure on three small racy programs (bench/peer-programs.ts: the 2015 " +
+    "active-range deadlock, hmm 5.4's lazy-valid ABA, a seqcount reader racing two unserialised writers), " +
+    "written once against a minimal environment run both on `@mnlab/sim` and on fast-check's scheduler " +
+    "(`fc.scheduler()`), with one scheduling point per operation on both sides. Per program and strategy, over " +
+    "`seeds` seeds (exhaustive search: no seed, one run): median and max executions to the first failure, " +
+    "misses within `cap`, µs per execution, median wall ms to the failure, and the failing execution's length " +
+    "in scheduling points (unshrunk). `vsFastCheck.*` divides each by fast-check's figure in the same run: " +
+    "below 1, sim does better. `portfolio` is what `mnlab test` runs for a scenario naming no strategy; the " +
+    "`depth-first` and `k fixed 100` rows are the earlier exhaustive walk and PCT, for comparison.",
   sim:
     "The simulation runtime's scheduling throughput on a no-op program (3 threads × 50 scheduling points), " +
     "against the same promise floor; `timesFloor` is the ratio (target: within 4×).",
