@@ -220,26 +220,30 @@ describe("the at-rest device oracle over migration and swap entries (device-mmu.
     expect(points.slice(-2)).toEqual(["migrate_page_move_mapping", "remove_migration_ptes"]);
   });
 
-  it("a migration entry in place is coherent at rest, but a device access through it is still stale", async () => {
-    const atRest = await runOne(async (ex) => {
-      const { k, mm } = await touched(ex);
-      await deviceOn(k, mm, false);
-      const page = mm.pt.get(BASE)!.page;
-      // The state try_to_unmap_one(TTU_MIGRATION) leaves, held across a scheduling point.
-      mm.pt.setSwapEntry(BASE, { kind: "migration", data: page.data, write: true, page });
-      await ex.point("migration in flight");
-      await ex.point("migration in flight");
-      mm.pt.set(BASE, page, true); // remove_migration_ptes(page, page): back
-    });
-    expectPass(atRest);
-    const access = await runOne(async (ex) => {
+  it("a migration entry in place maps its page, at rest and for a device access; a new page does not", async () => {
+    const inFlight = await runOne(async (ex) => {
       const { k, mm } = await touched(ex);
       const { d } = await deviceOn(k, mm, false);
       const page = mm.pt.get(BASE)!.page;
+      // The state try_to_unmap_one(TTU_MIGRATION) leaves, held across scheduling points.
       mm.pt.setSwapEntry(BASE, { kind: "migration", data: page.data, write: true, page });
-      await d.access(BASE, true, 5);
+      await ex.point("migration in flight");
+      expect(await d.access(BASE, true, 5)).toEqual({ ok: true, data: 5 });
+      mm.pt.set(BASE, page, true); // remove_migration_ptes(page, page): back
     });
-    expect(access.failure?.kind, describeFailure(access)).toBe("stale-access");
+    expectPass(inFlight);
+    const moved = await runOne(async (ex) => {
+      const { k, mm } = await touched(ex);
+      const { d } = await deviceOn(k, mm, false);
+      const page = mm.pt.get(BASE)!.page;
+      k.pages.getPage(page); // kept alive: the verdict is about the mapping, not the free
+      mm.pt.setSwapEntry(BASE, { kind: "migration", data: page.data, write: true, page });
+      const other = k.pages.allocPage(page.data);
+      other.mapcount = 1;
+      mm.pt.set(BASE, other, true); // remove_migration_ptes(page, newpage)
+      await d.access(BASE, false);
+    });
+    expect(moved.failure?.kind, describeFailure(moved)).toBe("stale-access");
   });
 
   it("a swap entry whose page the swap cache keeps maps that page; one whose page was freed maps none", async () => {

@@ -161,14 +161,14 @@ export class DeviceMmu {
   }
 
   /**
-   * What is wrong with using entry e now (null: nothing). `atRest` judges the entry against
-   * what the CPU maps at its address once pending rmap work settles (the at-rest check);
-   * otherwise (a device access) only a present PTE counts.
+   * What is wrong with using entry e now (null: nothing), judged against the page the CPU
+   * maps at its address (cpuPage: a present PTE, or the page a migration entry or a kept
+   * swap-cache page stands for).
    */
-  classify(e: DeviceEntry, write: boolean, atRest = false): { kind: ViolationKind; message: string } | null {
+  classify(e: DeviceEntry, write: boolean): { kind: ViolationKind; message: string } | null {
     const where = `${hex(e.addr)} -> pfn ${hex(e.page.pfn)}`;
     if (e.page.freed) return { kind: "use-after-free", message: `${where}: the page was freed` };
-    const pte = atRest ? this.cpuPageAtRest(e.addr) : this.mm.pt.get(e.addr);
+    const pte = this.cpuPage(e.addr);
     if (pte === undefined || pte.page !== e.page) {
       const now = pte === undefined ? "nothing" : `pfn ${hex(pte.page.pfn)}`;
       return { kind: "stale-access", message: `${where}: the CPU now maps ${now} there` };
@@ -183,12 +183,16 @@ export class DeviceMmu {
   }
 
   /**
-   * The page the CPU maps at addr for the at-rest check: the present PTE's, or the page a
-   * non-present entry still stands for.
+   * The page the CPU maps at addr: the present PTE's, or the page a non-present entry still
+   * stands for. Used by the at-rest check and by device accesses alike.
    *  - A migration entry (include/linux/swapops.h migration_entry_to_page() @5.5): until
-   *    remove_migration_ptes() the page's data is still that page's — the migration has
-   *    not completed, and when migrate_page_move_mapping() refuses (an extra reference) the
-   *    same page is mapped back. The device entry goes stale only when a new page is mapped.
+   *    remove_migration_ptes() the data at addr is that page's — the CPU cannot touch it
+   *    (its faults wait), and when migrate_page_move_mapping() refuses (an extra reference,
+   *    such as the device's own GUP reference or pin) the same page is mapped back. The
+   *    device entry goes bad only when a new page is mapped (stale, or use-after-free once
+   *    the old page is freed). A device without a reference that wrote after the copy
+   *    (migrate_page_copy) loses that write; it is then still caught, at
+   *    remove_migration_ptes, since its entry points at the old page.
    *  - A swap entry whose page is still in the swap cache: the next CPU touch
    *    (do_swap_page -> lookup_swap_cache() @5.5) maps that same page back, so CPU and
    *    device see one page. Reclaim keeps it only while something holds an extra reference,
@@ -197,7 +201,7 @@ export class DeviceMmu {
    * The write bit is the one the entry recorded (a migration entry records it; the model's
    * swap entry does too).
    */
-  private cpuPageAtRest(addr: number): { page: Page; write: boolean } | undefined {
+  private cpuPage(addr: number): { page: Page; write: boolean } | undefined {
     const pte = this.mm.pt.get(addr);
     if (pte !== undefined) return pte;
     const swp = this.mm.pt.swapEntry(addr);
@@ -221,7 +225,7 @@ export function installDeviceOracles(kernel: Kernel): void {
     for (const d of kernel.devices) {
       if (d.mm.activeInvalidations !== 0) continue;
       for (const e of d.all()) {
-        const bad = d.classify(e, false, true);
+        const bad = d.classify(e, false);
         if (bad !== null) return { kind: bad.kind, message: `${d.name}: at rest, ${bad.message}` };
       }
     }
