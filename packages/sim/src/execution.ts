@@ -1,13 +1,13 @@
 /**
- * One execution of a program under a scheduler.
+ * One execution of a program under a scheduler: the step loop.
  *
  * Protocol. Exactly one simulated thread runs at a time. A thread gives up the turn only at
  * a scheduling point: an operation on shared state (lock, unlock, marked load or store,
  * wait, wake, completion, cond_resched, sleep). At each point the runtime
  *   1. counts a step (and enforces the step bound),
- *   2. runs the registered invariant checks,
+ *   2. runs the registered invariant checks (checks.ts),
  *   3. asks the strategy which runnable thread performs the next operation, when more than
- *      one could, and records that decision,
+ *      one could, and records that decision (scheduler.ts),
  *   4. hands the turn over by resolving the chosen thread's parked promise.
  * Code between two points is therefore atomic, and the decision list alone determines the
  * whole execution: replay is running again with the same list.
@@ -16,14 +16,22 @@
  * smp_load_acquire/smp_store_release are all the same kind of point here; the models do not
  * explore weak-memory reorderings.
  *
- * Time is virtual: the clock (in ticks) moves only when no thread is runnable and a timed
- * block is pending, and then jumps straight to the earliest deadline.
+ * Time is virtual (clock.ts). When nothing can run and no timer is pending, the execution
+ * has finished or is stuck (detectors/deadlock.ts). Sleeping in atomic context, lock-order
+ * inversions and locks leaked at thread exit are the other runtime detectors (detectors/).
  *
  * Foreign awaits: every hand-over is a microtask, so a whole execution runs inside one
  * microtask drain. A setImmediate armed at the start fires only when that drain ends; if
  * the execution has not finished by then, the running thread is parked on a promise that no
  * scheduling point will resolve, and the execution fails with `foreign-await`.
  */
+import { type CheckOptions, type InvariantCheck, InvariantChecks } from "./checks.ts";
+import { VirtualClock } from "./clock.ts";
+import { Counters } from "./counters.ts";
+import { stuck } from "./detectors/deadlock.ts";
+import { leakedLocks } from "./detectors/leaked-locks.ts";
+import { checkLockOrder } from "./detectors/lock-order.ts";
+import { sleepInAtomic } from "./detectors/sleep-in-atomic.ts";
 import {
   ExecutionAborted,
   type Failure,
@@ -31,52 +39,16 @@ import {
   type ThreadSnapshot,
   type WaitForEdge,
 } from "./failure.ts";
+import { ANY_OBJECT, type FootprintLog } from "./footprint.ts";
 import type { Lockdep } from "./lockdep.ts";
+import { type ChoicePoint, type Chooser, Scheduler } from "./scheduler.ts";
 import { type Holdable, SimThread, type ThreadHandle } from "./thread.ts";
 import type { TraceEvent, TraceEventKind } from "./trace.ts";
+import { Tracer } from "./tracer.ts";
 import type { Waitable } from "./waitable.ts";
 
-/** A place where the strategy chose: among runnable threads, or among data values. */
-export interface ChoicePoint {
-  kind: "thread" | "data";
-  /** Thread ids that could run (sorted), or the values 0..n-1. */
-  options: readonly number[];
-  /** Thread running before the choice, -1 when it had blocked or finished. */
-  current: number;
-  chosen: number;
-  /** Steps so far, when the choice was made. */
-  step: number;
-}
-
-/** What an execution asks of its strategy. */
-export interface Chooser {
-  pickThread(enabled: readonly number[], current: number, step: number): number;
-  pickData(n: number, step: number): number;
-}
-
-/**
- * A check run after every step: null when the invariant holds, else a message (the failure
- * takes the check's registered kind) or a kind and message (a check that tells several
- * kinds apart, like the device oracles).
- */
-export type InvariantCheck = () => string | { kind: FailureKind; message: string } | null;
-
-/**
- * Options of a registered invariant check.
- *
- * `protectedBy` names the lock(s) that protect the state the check reads: the check then
- * runs only at points where no thread holds any of them, as a kernel assertion made under
- * those locks would (lockdep_assert_held, or a check taken after spin_lock). Without it a
- * checker running between two stores of one critical section — stores of lockless fields
- * are scheduling points — would report the half-done update as a violation. Give the locks
- * themselves, or a function returning the ones that exist now (per-mm locks created later).
- * A lock counts as held from its acquisition until its release, including at the
- * scheduling point of the unlock itself; protected checks also run right after every
- * release, so the state a critical section leaves is checked before anything else runs.
- */
-export interface CheckOptions {
-  protectedBy?: readonly Holdable[] | (() => Iterable<Holdable>);
-}
+export type { CheckOptions, InvariantCheck } from "./checks.ts";
+export type { ChoicePoint, Chooser } from "./scheduler.ts";
 
 export interface ExecutionOptions {
   chooser: Chooser;
@@ -106,6 +78,8 @@ export interface ExecutionOutcome {
   choices: ChoicePoint[];
   trace: TraceEvent[] | null;
   counters: Record<string, number>;
+  /** The footprint of every step, when the strategy asked for them (a partial-order reduction). */
+  footprints?: FootprintLog;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -113,26 +87,14 @@ const RESOLVED: Promise<void> = Promise.resolve();
 export class Execution {
   readonly seed: number;
   readonly lockdep: Lockdep;
-  private readonly chooser: Chooser;
   private readonly maxSteps: number;
-  private readonly threads: SimThread[] = [];
-  /** Threads not yet done, in id order: what the scheduler scans at each point. */
-  private readonly live: SimThread[] = [];
+  private readonly scheduler: Scheduler;
+  private readonly clock = new VirtualClock();
+  private readonly checks: InvariantChecks;
+  private readonly tracer: Tracer;
+  private readonly counters = new Counters();
   private running: SimThread | null = null;
   private stepCount = 0;
-  private clock = 0;
-  private preemptionCount = 0;
-  private readonly choicePoints: ChoicePoint[] = [];
-  private readonly events: TraceEvent[] | null;
-  private readonly checks: {
-    name: string;
-    check: InvariantCheck;
-    protectedBy: CheckOptions["protectedBy"];
-  }[] = [];
-  private readonly exitChecks: { name: string; check: InvariantCheck }[] = [];
-  /** Checks registered with `protectedBy`: also run whenever a lock is released. */
-  private protectedChecks = 0;
-  private readonly counterMap = new Map<string, number>();
   private failed: Failure | null = null;
   private finished = false;
   private settle: (() => void) | null = null;
@@ -147,10 +109,12 @@ export class Execution {
 
   constructor(opts: ExecutionOptions) {
     this.seed = opts.seed;
-    this.chooser = opts.chooser;
+    this.scheduler = new Scheduler(opts.chooser);
+    this.checks = new InvariantChecks(this.scheduler.live);
+    this.scheduler.checks = this.checks;
     this.lockdep = opts.lockdep;
     this.maxSteps = opts.maxSteps;
-    this.events = opts.record ? [] : null;
+    this.tracer = new Tracer(opts.record);
     this.detectForeignAwait = opts.detectForeignAwait ?? true;
     this.checksEnabled = opts.checks ?? true;
   }
@@ -162,13 +126,13 @@ export class Execution {
   }
   /** Virtual time in ticks. */
   get now(): number {
-    return this.clock;
+    return this.clock.now;
   }
   get failure(): Failure | null {
     return this.failed;
   }
   get recording(): boolean {
-    return this.events !== null;
+    return this.tracer.events !== null;
   }
 
   /** The thread whose code is running now. Models call this to know "current". */
@@ -186,9 +150,8 @@ export class Execution {
    */
   spawn(name: string, body: () => Promise<void>): ThreadHandle {
     if (this.finished) throw new Error("sim: spawn after the execution finished");
-    const t = new SimThread(this.threads.length, name);
-    this.threads.push(t);
-    this.live.push(t);
+    const t = new SimThread(this.scheduler.threads.length, name);
+    this.scheduler.add(t);
     const parked = new Promise<void>((r) => {
       t.resume = r;
     });
@@ -237,14 +200,11 @@ export class Execution {
 
   private exitThread(t: SimThread): void {
     t.state = "done";
-    this.live.splice(this.live.indexOf(t), 1);
+    this.scheduler.retire(t);
     this.emit(t, "exit", "exit");
-    if (t.held.length > 0) {
-      this.recordFailure(
-        "leaked-lock",
-        `thread ${t.name} ended holding ${t.held.map((h) => h.name).join(", ")}`,
-        t,
-      );
+    const leak = leakedLocks(t);
+    if (leak !== null) {
+      this.recordFailure("leaked-lock", leak, t);
       return;
     }
     for (const j of t.joiners.splice(0)) this.unblock(j);
@@ -256,7 +216,8 @@ export class Execution {
 
   private async join(t: SimThread): Promise<void> {
     const me = this.self();
-    await this.point("join", t.name);
+    // The joined thread's last step (its exit) is not on any named object: ANY_OBJECT.
+    await this.point("join", t.name, undefined, ANY_OBJECT);
     while (t.state !== "done") {
       t.joiners.push(me);
       await this.block(me, { name: `thread ${t.name}`, owners: () => [t] });
@@ -271,8 +232,7 @@ export class Execution {
       this.settle = r;
     });
     const t = new SimThread(0, "main");
-    this.threads.push(t);
-    this.live.push(t);
+    this.scheduler.add(t);
     this.running = t;
     void this.runThread(t, RESOLVED, () => main(this));
     this.watchdog = setImmediate(() => {
@@ -293,23 +253,23 @@ export class Execution {
     return {
       failure: this.failed,
       steps: this.stepCount,
-      ticks: this.clock,
-      preemptions: this.preemptionCount,
-      choices: this.choicePoints,
-      trace: this.events,
-      counters: Object.fromEntries(this.counterMap),
+      ticks: this.clock.now,
+      preemptions: this.scheduler.preemptions,
+      choices: this.scheduler.choicePoints,
+      trace: this.tracer.events,
+      counters: this.counters.snapshot(),
+      ...(this.scheduler.footprints === null
+        ? {}
+        : { footprints: this.scheduler.footprints.finish(this.scheduler) }),
     };
   }
 
   private complete(): void {
     if (this.finished) return;
-    for (const { name, check } of this.exitChecks) {
-      const r = check();
-      if (r !== null) {
-        if (typeof r === "string") this.recordFailure(name, r, undefined);
-        else this.recordFailure(r.kind, r.message, undefined);
-        return;
-      }
+    const f = this.checks.runAtExit();
+    if (f !== null) {
+      this.recordFailure(f.kind, f.message, undefined);
+      return;
     }
     this.finished = true;
     this.running = null;
@@ -317,14 +277,18 @@ export class Execution {
     this.settle?.();
   }
 
-  // ---------------------------------------------------------------- scheduling core
+  // ---------------------------------------------------------------- the step loop
 
   /**
    * A scheduling point for the running thread, before it performs `op` on `object`.
    * Primitives call this; models call it (via condResched or their own ops) sparingly.
+   * `footprint` overrides the step's footprint (footprint.ts), which is `object` by default.
    */
-  point(op: string, object?: string, detail?: string): Promise<void> {
+  point(op: string, object?: string, detail?: string, footprint?: string): Promise<void> {
     const t = this.self();
+    // What the step this point begins touches: the object named, unless the caller knows
+    // the step reads more (a wait_event condition, join), or nothing is named.
+    t.footprint = footprint ?? object ?? ANY_OBJECT;
     if (this.failed !== null) throw new ExecutionAborted();
     this.stepCount++;
     t.lastOp = object === undefined ? op : `${op} ${object}`;
@@ -333,13 +297,11 @@ export class Execution {
     }
     this.runChecks(t);
     if (this.failed !== null) throw new ExecutionAborted();
-    // The operation is logged when the thread performs it — when it is next handed the
-    // turn — not when it announces it: the trace then reads in the order things happened.
-    if (this.events !== null) t.pendingOp = { op, object, detail };
+    this.tracer.announce(t, op, object, detail);
     const next = this.pickNext(t);
     if (next === null) throw new ExecutionAborted();
     if (next === t) {
-      this.emitPendingOp(t);
+      this.tracer.performed(t, this.stepCount, this.clock.now);
       return RESOLVED;
     }
     return this.switchTo(t, next);
@@ -357,15 +319,17 @@ export class Execution {
     }
     t.state = "blocked";
     t.blockedOn = on;
+    // Once woken it re-reads whatever its wait was for: its next step may touch anything.
+    t.footprint = ANY_OBJECT;
     t.timedOut = false;
-    t.deadline = timeout === undefined ? null : this.clock + Math.max(0, timeout);
+    t.deadline = timeout === undefined ? null : this.clock.now + Math.max(0, timeout);
     this.emit(t, "block", "block", on.name, timeout === undefined ? undefined : `timeout=${timeout}`);
-    const since = this.clock;
+    const since = this.clock.now;
     const next = this.pickNext(t);
     if (next === null) throw new ExecutionAborted();
     if (next !== t) await this.switchTo(t, next);
     if (this.failed !== null) throw new ExecutionAborted();
-    if (this.clock > since) this.count("ticks_blocked", this.clock - since);
+    if (this.clock.now > since) this.count("ticks_blocked", this.clock.now - since);
     return !t.timedOut;
   }
 
@@ -387,7 +351,7 @@ export class Execution {
 
   private handTo(to: SimThread): void {
     this.running = to;
-    this.emitPendingOp(to);
+    this.tracer.performed(to, this.stepCount, this.clock.now);
     const r = to.resume;
     to.resume = null;
     r?.();
@@ -395,108 +359,34 @@ export class Execution {
 
   /**
    * Choose who runs next. `from` is the thread at the point (null when it just ended).
-   * Returns null when the execution is over (completed or failed).
+   * When nothing is runnable, time jumps to the next deadline; when none is pending, the
+   * execution is over (completed or stuck) and this returns null.
    */
   private pickNext(from: SimThread | null): SimThread | null {
     for (;;) {
-      const enabled: number[] = [];
-      for (const t of this.live) if (t.state === "runnable") enabled.push(t.id);
-      if (from?.relaxing === true && enabled.length > 1) enabled.splice(enabled.indexOf(from.id), 1);
-      if (enabled.length === 0) {
-        if (this.advanceClock()) continue;
-        this.noneRunnable();
-        return null;
-      }
-      const current = from !== null && from.state === "runnable" && !from.relaxing ? from.id : -1;
-      let chosen: number;
-      if (enabled.length === 1) {
-        chosen = enabled[0]!;
-      } else {
-        chosen = this.chooser.pickThread(enabled, current, this.stepCount);
-        if (!enabled.includes(chosen)) {
-          throw new Error(`sim: strategy picked thread ${chosen}, not among runnable [${enabled.join(",")}]`);
-        }
-        this.choicePoints.push({ kind: "thread", options: enabled, current, chosen, step: this.stepCount });
-        if (current !== -1 && chosen !== current) this.preemptionCount++;
-      }
-      return this.threads[chosen]!;
+      const next = this.scheduler.pick(from, this.stepCount);
+      if (next !== null) return next;
+      if (this.expireTimers()) continue;
+      const s = stuck(this.scheduler.live, this.scheduler.threads[0]!);
+      if (s === null) this.complete();
+      else this.recordFailure(s.kind, s.message, s.thread, undefined, s.cycle);
+      return null;
     }
   }
 
-  /** Jump virtual time to the earliest pending deadline; false when none is pending. */
-  private advanceClock(): boolean {
-    let earliest = Number.POSITIVE_INFINITY;
-    for (const t of this.live) {
-      if (t.state === "blocked" && t.deadline !== null && t.deadline < earliest) earliest = t.deadline;
-    }
-    if (earliest === Number.POSITIVE_INFINITY) return false;
-    this.clock = earliest;
-    for (const t of this.live) {
-      if (t.state === "blocked" && t.deadline !== null && t.deadline <= earliest) {
-        this.emit(t, "note", "timeout", t.blockedOn?.name);
-        this.onTimeout(t);
-        this.unblock(t);
-        t.timedOut = true;
-      }
+  /** Jump virtual time to the earliest pending deadline and wake who it ends; false when none is pending. */
+  private expireTimers(): boolean {
+    const expired = this.clock.advance(this.scheduler.live);
+    if (expired === null) return false;
+    for (const t of expired) {
+      this.emit(t, "note", "timeout", t.blockedOn?.name);
+      // Lets a waitable forget a waiter whose deadline passed (wait queues keep lists).
+      const on = t.blockedOn as (Waitable & { dropWaiter?: (t: SimThread) => void }) | null;
+      on?.dropWaiter?.(t);
+      this.unblock(t);
+      t.timedOut = true;
     }
     return true;
-  }
-
-  /** Lets a waitable forget a waiter whose deadline passed (wait queues keep lists). */
-  private onTimeout(t: SimThread): void {
-    const on = t.blockedOn as (Waitable & { dropWaiter?: (t: SimThread) => void }) | null;
-    on?.dropWaiter?.(t);
-  }
-
-  /** Nothing can run and no timer is pending: finished, deadlocked, or blocked at exit. */
-  private noneRunnable(): void {
-    const blocked = this.live.filter((t) => t.state === "blocked");
-    if (blocked.length === 0) {
-      this.complete();
-      return;
-    }
-    const cycle = this.waitForCycle(blocked);
-    const main = this.threads[0]!;
-    if (cycle === null && main.state === "done") {
-      this.recordFailure(
-        "blocked-at-exit",
-        `main finished while ${blocked.map((t) => `${t.name} (on ${t.blockedOn?.name})`).join(", ")} stay blocked`,
-        blocked[0],
-      );
-      return;
-    }
-    const what =
-      cycle !== null
-        ? cycle.map((e) => `${e.thread} waits for ${e.object} held by ${e.owner}`).join("; ")
-        : blocked.map((t) => `${t.name} waits on ${t.blockedOn?.name} that nobody will wake`).join("; ");
-    this.recordFailure("deadlock", `deadlock: ${what}`, blocked[0], undefined, cycle ?? undefined);
-  }
-
-  /** A cycle in the wait-for graph (thread -> object -> owner), depth-first from each blocked thread. */
-  private waitForCycle(blocked: SimThread[]): WaitForEdge[] | null {
-    const path: WaitForEdge[] = [];
-    const onPath = new Map<SimThread, number>();
-    const done = new Set<SimThread>();
-    const visit = (t: SimThread): WaitForEdge[] | null => {
-      const at = onPath.get(t);
-      if (at !== undefined) return path.slice(at);
-      if (done.has(t) || t.state !== "blocked" || t.blockedOn === null) return null;
-      onPath.set(t, path.length);
-      for (const owner of t.blockedOn.owners(t)) {
-        path.push({ thread: t.name, object: t.blockedOn.name, owner: owner.name });
-        const c = visit(owner);
-        if (c !== null) return c;
-        path.pop();
-      }
-      onPath.delete(t);
-      done.add(t);
-      return null;
-    };
-    for (const t of blocked) {
-      const c = visit(t);
-      if (c !== null) return c;
-    }
-    return null;
   }
 
   // ---------------------------------------------------------------- data choices and time
@@ -505,15 +395,7 @@ export class Execution {
   choose(n: number, label?: string): number {
     if (!Number.isInteger(n) || n < 1) throw new Error(`sim: choose(${n}) needs a positive integer`);
     if (n === 1) return 0;
-    const v = this.chooser.pickData(n, this.stepCount);
-    const options = Array.from({ length: n }, (_, i) => i);
-    this.choicePoints.push({
-      kind: "data",
-      options,
-      current: this.running?.id ?? -1,
-      chosen: v,
-      step: this.stepCount,
-    });
+    const v = this.scheduler.pickData(n, this.running?.id ?? -1, this.stepCount);
     if (this.running !== null) this.emit(this.running, "note", "choose", label, `${v} of ${n}`);
     return v;
   }
@@ -551,16 +433,8 @@ export class Execution {
 
   /** might_sleep(): a failure when the running thread holds a spinlock or is non-blocking. */
   mightSleep(op: string): void {
-    const t = this.self();
-    if (!t.isAtomic()) return;
-    const why =
-      t.spinDepth > 0
-        ? `holding ${t.spinLocks.map((h) => h.name).join(", ")}`
-        : `inside non-blocking ${t.nonBlocking[t.nonBlocking.length - 1]}`;
-    this.fail(
-      "sleep-in-atomic",
-      `BUG: sleeping function called from invalid context: ${op} by ${t.name} ${why}`,
-    );
+    const why = sleepInAtomic(this.self(), op);
+    if (why !== null) this.fail("sleep-in-atomic", why);
   }
 
   /** Enter a region where sleeping is forbidden (a non-blockable notifier range). */
@@ -587,30 +461,14 @@ export class Execution {
 
   /** Lockdep bookkeeping before an acquisition that may wait. */
   lockdepAcquire(t: SimThread, lock: Holdable): void {
-    const held: string[] = [];
-    for (const h of t.held) held.push(h.lockClass);
-    const inv = this.lockdep.acquire(t.name, held, lock.lockClass, this.stepCount);
-    if (inv === null) return;
-    const chain = inv.chain.map((s) => `${s.held} -> ${s.acquired} (${s.thread}, execution ${s.execution})`);
-    this.fail(
-      "potential-deadlock",
-      `possible circular locking dependency: ${t.name} takes ${inv.newEdge.acquired} while holding ` +
-        `${inv.newEdge.held}, but ${chain.join(", ")} was seen before`,
-      {
-        newEdge: inv.newEdge,
-        chain: inv.chain,
-      },
-      [
-        { thread: t.name, object: inv.newEdge.acquired, owner: inv.newEdge.held },
-        ...inv.chain.map((s) => ({ thread: s.thread, object: s.acquired, owner: s.held })),
-      ],
-    );
+    const r = checkLockOrder(this.lockdep, t, lock, this.stepCount);
+    if (r !== null) this.fail("potential-deadlock", r.message, r.detail, r.cycle);
   }
 
   /** The thread now holds `lock`. */
   noteAcquired(t: SimThread, lock: Holdable, spin: boolean): void {
     t.held.push(lock);
-    t.heldSince.push(this.clock);
+    t.heldSince.push(this.clock.now);
     if (spin) {
       t.spinDepth++;
       t.spinLocks.push(lock);
@@ -622,18 +480,18 @@ export class Execution {
     const i = t.held.lastIndexOf(lock);
     if (i < 0) this.fail("kernel-warn", `${t.name} releases ${lock.name} which it does not hold`);
     t.held.splice(i, 1);
-    const since = t.heldSince.splice(i, 1)[0] ?? this.clock;
-    if (this.clock > since) this.count("lock_hold_ticks", this.clock - since);
+    const since = t.heldSince.splice(i, 1)[0] ?? this.clock.now;
+    if (this.clock.now > since) this.count("lock_hold_ticks", this.clock.now - since);
     if (spin) {
       t.spinDepth--;
       t.spinLocks.splice(t.spinLocks.lastIndexOf(lock), 1);
     }
     // The state a lock protects is checked the moment the lock is free again: without this
     // a state that lasts from the release to the thread's next point would go unseen.
-    if (this.protectedChecks > 0 && this.failed === null) this.runChecks(t, true);
+    if (this.checks.anyProtected && this.failed === null) this.runChecks(t, true);
   }
 
-  // ---------------------------------------------------------------- oracles, trace, counters
+  // ---------------------------------------------------------------- oracles, failures, trace, counters
 
   /**
    * Register an invariant checked after every step (and at each thread exit). With
@@ -642,8 +500,7 @@ export class Execution {
    */
   addCheck(name: FailureKind, check: InvariantCheck, opts: CheckOptions = {}): void {
     if (!this.checksEnabled) return;
-    this.checks.push({ name, check, protectedBy: opts.protectedBy });
-    if (opts.protectedBy !== undefined) this.protectedChecks++;
+    this.checks.add(name, check, opts);
   }
 
   /**
@@ -651,33 +508,17 @@ export class Execution {
    * lockdep map): for checks that must look only at state whose lock is free.
    */
   isHeld(lock: Holdable): boolean {
-    for (const t of this.live) if (t.held.includes(lock)) return true;
-    return false;
-  }
-
-  private anyHeld(locks: CheckOptions["protectedBy"]): boolean {
-    if (locks === undefined) return false;
-    const list = typeof locks === "function" ? locks() : locks;
-    for (const l of list) if (this.isHeld(l)) return true;
-    return false;
+    return this.checks.isHeld(lock);
   }
 
   /** Register a check run once when every thread has finished (leaks, unremoved notifiers). */
   atExit(name: FailureKind, check: InvariantCheck): void {
-    if (this.checksEnabled) this.exitChecks.push({ name, check });
+    if (this.checksEnabled) this.checks.addAtExit(name, check);
   }
 
   private runChecks(t: SimThread, onlyProtected = false): void {
-    for (const { name, check, protectedBy } of this.checks) {
-      if (onlyProtected && protectedBy === undefined) continue;
-      if (protectedBy !== undefined && this.anyHeld(protectedBy)) continue;
-      const r = check();
-      if (r !== null) {
-        if (typeof r === "string") this.recordFailure(name, r, t);
-        else this.recordFailure(r.kind, r.message, t);
-        return;
-      }
-    }
+    const f = this.checks.run(onlyProtected);
+    if (f !== null) this.recordFailure(f.kind, f.message, t);
   }
 
   /** End the execution with a failure found by a model or oracle; unwinds the caller. */
@@ -699,13 +540,13 @@ export class Execution {
       kind,
       message,
       step: this.stepCount,
-      tick: this.clock,
-      threads: this.threads.map(snapshot),
+      tick: this.clock.now,
+      threads: this.scheduler.threads.map(snapshot),
     };
     if (thread !== undefined) f.thread = thread.id;
     if (cycle !== undefined) f.cycle = cycle;
     if (detail !== undefined) f.detail = detail;
-    if (this.events !== null) f.trace = this.events;
+    if (this.tracer.events !== null) f.trace = this.tracer.events;
     this.failed = f;
     this.finished = true;
     this.running = null;
@@ -715,35 +556,17 @@ export class Execution {
 
   /** Annotate the trace (kernel function entry/exit, notes). Free when not recording. */
   trace(kind: TraceEventKind, op: string, object?: string, detail?: string): void {
-    if (this.events === null || this.running === null) return;
+    if (this.tracer.events === null || this.running === null) return;
     this.emit(this.running, kind, op, object, detail);
   }
 
-  private emitPendingOp(t: SimThread): void {
-    const p = t.pendingOp;
-    if (p === null) return;
-    t.pendingOp = null;
-    this.emit(t, "op", p.op, p.object, p.detail);
-  }
-
   private emit(t: SimThread, kind: TraceEventKind, op: string, object?: string, detail?: string): void {
-    if (this.events === null) return;
-    const e: TraceEvent = {
-      step: this.stepCount,
-      tick: this.clock,
-      thread: t.id,
-      threadName: t.name,
-      kind,
-      op,
-    };
-    if (object !== undefined) e.object = object;
-    if (detail !== undefined) e.detail = detail;
-    this.events.push(e);
+    this.tracer.emit(t, this.stepCount, this.clock.now, kind, op, object, detail);
   }
 
   /** Add to a named counter (callbacks invoked, retries...); reported with the outcome. */
   count(name: string, by = 1): void {
-    this.counterMap.set(name, (this.counterMap.get(name) ?? 0) + by);
+    this.counters.add(name, by);
   }
 }
 

@@ -2,6 +2,7 @@
  * A simulated thread: an async function that runs only when the scheduler hands it the
  * turn. Its state is what the scheduler, the deadlock detector and failure snapshots read.
  */
+import { ANY_OBJECT } from "./footprint.ts";
 import type { Waitable } from "./waitable.ts";
 
 export type ThreadState = "runnable" | "blocked" | "done";
@@ -39,6 +40,11 @@ export class SimThread {
   pendingOp: { op: string; object: string | undefined; detail: string | undefined } | null = null;
   /** At a cpu_relax() point: let any other runnable thread go first. */
   relaxing = false;
+  /**
+   * The footprint of the thread's next step (footprint.ts): the object its announced
+   * operation touches, or ANY_OBJECT when the step may touch anything.
+   */
+  footprint: string = ANY_OBJECT;
   /** Threads waiting in join(). */
   readonly joiners: SimThread[] = [];
 

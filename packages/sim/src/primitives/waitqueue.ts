@@ -14,6 +14,7 @@
  * points.
  */
 import type { Execution } from "../execution.ts";
+import { ANY_OBJECT } from "../footprint.ts";
 import type { SimThread } from "../thread.ts";
 import type { Waitable } from "../waitable.ts";
 
@@ -90,7 +91,8 @@ export class WaitQueue implements Waitable {
    * READ_ONCE); an async one may take the locks the kernel's condition takes.
    */
   private async evaluate(cond: WaitCondition, what: string): Promise<boolean> {
-    await this.ex.point(`${what} condition`, this.name);
+    // The condition reads fields of its own, not the queue: the step may touch anything.
+    await this.ex.point(`${what} condition`, this.name, undefined, ANY_OBJECT);
     const r = await cond();
     this.ex.trace("note", `${what} condition`, this.name, String(r));
     return r;

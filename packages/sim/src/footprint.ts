@@ -1,0 +1,60 @@
+/**
+ * Footprints: what each step of an execution touches, for a partial-order reduction
+ * (strategy/bpor.ts). A step is what a thread runs from the moment it is handed the turn
+ * at a scheduling point to its next point: the operation it announced there, then its code
+ * up to the next point.
+ *
+ * The footprint is coarse and, for what it covers, sound: the name of the object the
+ * announced operation is on (`ex.point(op, object)` — a lock, a lockless field or cell, an
+ * atomic, a wait queue, a completion, an srcu struct). Two steps are independent only when
+ * both name an object and the names differ; ANY_OBJECT conflicts with every step. Objects
+ * that share a name are one object here, which only adds dependence. ANY_OBJECT is the
+ * footprint of
+ *   - a point that names no object (cond_resched, cpu_relax, a model's own bare point),
+ *   - the step after a block (the woken thread re-reads whatever it waited for),
+ *   - a thread's first step (its code before its first point), a join, a wait_event
+ *     condition (the condition reads fields of its own),
+ *   - every step of an execution that registered invariant checks: a check reads model
+ *     state after every step, and that state is not named by any point, so no step can be
+ *     shown invisible to it (see strategy/bpor.ts: the reduction is then none).
+ * What the footprint does not see is model state touched between points without a lock and
+ * without a point of its own; the models keep that to thread-local state or state protected
+ * by a lock whose operations are points, and the verdict comparisons in the report check it.
+ */
+import type { SimThread } from "./thread.ts";
+
+/** The footprint that conflicts with every step. */
+export const ANY_OBJECT = "*";
+
+/** Whether two steps' footprints conflict (their order may matter). */
+export function conflicts(a: string, b: string): boolean {
+  return a === b || a === ANY_OBJECT || b === ANY_OBJECT;
+}
+
+/** The steps of one execution: who ran each, on what, and the thread choice made at its start. */
+export interface FootprintLog {
+  thread: number[];
+  object: string[];
+  /** Index (into the execution's choice points) of the thread choice that began the step; -1: no choice. */
+  choice: number[];
+  /** Threads not done when the execution ended, with the footprint of the step each would run next. */
+  pending: { thread: number; object: string }[];
+}
+
+/** Collects a FootprintLog as the scheduler hands out turns. */
+export class FootprintRecorder {
+  readonly log: FootprintLog = { thread: [], object: [], choice: [], pending: [] };
+
+  step(t: SimThread, object: string, choice: number): void {
+    this.log.thread.push(t.id);
+    this.log.object.push(object);
+    this.log.choice.push(choice);
+  }
+
+  finish(s: { live: readonly SimThread[]; checks: { any: boolean } | null }): FootprintLog {
+    const visible = s.checks?.any === true;
+    for (const t of s.live)
+      this.log.pending.push({ thread: t.id, object: visible ? ANY_OBJECT : t.footprint });
+    return this.log;
+  }
+}
