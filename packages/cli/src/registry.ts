@@ -7,6 +7,7 @@
  * driver still being written can be tried before it is registered here.
  */
 import { pathToFileURL } from "node:url";
+import { driverPackage as amdgpu } from "@mnlab/amdgpu";
 import { contractProblems, type DriverPackage } from "@mnlab/core";
 import { driverPackage as dmirror } from "@mnlab/dmirror";
 import { driverPackage as hfi1 } from "@mnlab/hfi1";
@@ -19,7 +20,15 @@ import { loadError } from "./load-error.ts";
 import { userPath } from "./paths.ts";
 
 /** Registered drivers, in the order the reports show them. */
-export const BUILT_IN: readonly DriverPackage[] = [nouveau, radeon, rdmaOdp, hfi1, xenGntdev, dmirror];
+export const BUILT_IN: readonly DriverPackage[] = [
+  amdgpu,
+  nouveau,
+  radeon,
+  rdmaOdp,
+  hfi1,
+  xenGntdev,
+  dmirror,
+];
 
 function checkPackage(p: unknown, from: string): DriverPackage {
   const d = p as Partial<DriverPackage> | null;
