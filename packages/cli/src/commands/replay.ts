@@ -22,6 +22,8 @@ export async function replayCommand(
   } catch (e) {
     throw new UsageError(firstLine(e));
   }
+  // A token from a run on a core variant (`--core`) replays on that core variant.
+  const core = o.core === undefined ? null : await loadCoreVariant(o.core);
   const d = await driverNamed(t.driver);
   const user = [];
   for (const p of o.variant) {
@@ -47,8 +49,6 @@ export async function replayCommand(
       `token names scenario "${t.scenario}", not a ${d.name} scenario (${choices(d.scenarios.map((s) => s.name))})`,
     );
   }
-  // A token from a run on a core variant (`--core`) replays on that core variant.
-  const core = o.core === undefined ? null : await loadCoreVariant(o.core);
   let outcome: Awaited<ReturnType<typeof replayScenario>>;
   let recorded: number[];
   try {
