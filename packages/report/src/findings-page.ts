@@ -8,7 +8,7 @@
  */
 import type { Finding, ResultRecord } from "@mnlab/core";
 import { anchor, code, int, page } from "./markdown.ts";
-import type { DocsIndex, DriverSummary, ReportInput } from "./model.ts";
+import type { CorePatchEvaluation, DocsIndex, DriverSummary, ReportInput } from "./model.ts";
 import { raceColumns, raceSlice } from "./race.ts";
 import { linkRef, linkText } from "./references.ts";
 import { counterexampleHeading, counterexampleLink, UNEXPECTED, violationsOf } from "./verdicts.ts";
@@ -71,7 +71,33 @@ export function alsoReached(input: ReportInput): { record: ResultRecord; kind: s
     );
 }
 
-function entry(e: FindingEntry, docs?: DocsIndex): string {
+/**
+ * The candidate core fixes of a finding: the committed core-patch evaluations in which this
+ * run is fixed, with what the patch does to every other driver (the evidence a patch mail needs).
+ */
+function candidateFixes(r: ResultRecord, patches: readonly CorePatchEvaluation[]): string[] {
+  return patches
+    .filter((p) =>
+      p.runs.some(
+        (x) =>
+          x.driver === r.driver &&
+          x.variant === r.variant &&
+          x.scenario === r.scenario &&
+          x.outcome === "fixed",
+      ),
+    )
+    .map((p) => {
+      const n = (o: string) => p.counts[o] ?? 0;
+      return (
+        `**Candidate fix:** the core patch [${code(p.core.id)}](${p.page.replace(/^reports\//, "")}) ` +
+        `(${code(p.core.module)}): ${p.core.description}. Evaluated on every driver's scenarios, all variants, ` +
+        `against the merged core: ${n("fixed")} fixed, ${n("regression")} regressions, ${n("same bug")} same bug, ` +
+        `${n("same")} same${p.regressed ? "" : " — it breaks no driver the scenarios cover"}.`
+      );
+    });
+}
+
+function entry(e: FindingEntry, docs?: DocsIndex, patches: readonly CorePatchEvaluation[] = []): string {
   const r = e.record;
   const v = violationsOf(r).find((x) => x.kind === e.kind);
   const head = `## ${r.driver}: ${r.scenario} on ${r.variant}: ${e.kind}`;
@@ -88,6 +114,7 @@ function entry(e: FindingEntry, docs?: DocsIndex): string {
       ["**The kernel lines that cause it:**", ...e.finding.lines.map((l) => `- ${code(l)}`)].join("\n"),
     );
     blocks.push(`**In later kernels:** ${linkText(e.finding.later.trim(), docs, r.driver)}`);
+    blocks.push(...candidateFixes(r, patches));
   } else {
     blocks.push(
       `${UNEXPECTED} Unexplained: no finding is recorded for this. ` +
@@ -131,7 +158,7 @@ export function findingsPage(input: ReportInput): string {
               `- [${e.record.driver}: ${e.record.scenario} on ${e.record.variant}: ${e.kind}](#${anchorOf(e)})`,
           )
           .join("\n"),
-    ...entries.map((e) => entry(e, input.docs)),
+    ...entries.map((e) => entry(e, input.docs, input.corePatches)),
     alsoSection(input),
   ]);
 }

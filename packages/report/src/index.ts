@@ -48,6 +48,7 @@ export { type LineSeries, logLogChart } from "./line-chart.ts";
 export { cell, code, int, num, table } from "./markdown.ts";
 export { mermaidLabel, raceDiagram, sequenceDiagram } from "./mermaid.ts";
 export {
+  type CorePatchEvaluation,
   type DocsIndex,
   type DriverSummary,
   type MutationDocument,

@@ -93,6 +93,18 @@ export interface ReportInput {
   mutation?: MutationDocument | null;
   /** The docs/ pages and their anchors, so that references link only where they resolve. */
   docs?: DocsIndex;
+  /** reports/data/core-patches/*.json, written by `mnlab evaluate --core --json`: candidate core fixes. */
+  corePatches?: CorePatchEvaluation[];
+}
+
+/** A committed core-patch evaluation, as the findings page links it (the mnlab-core-evaluate/1 document). */
+export interface CorePatchEvaluation {
+  core: { id: string; description: string; module: string; replaces: string[] };
+  /** The evaluation page, relative to the repository root (reports/core-patches/<id>.md). */
+  page: string;
+  regressed: boolean;
+  counts: Record<string, number>;
+  runs: { driver: string; variant: string; scenario: string; outcome: string }[];
 }
 
 /** The records of one driver. */

@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
+  type CorePatchEvaluation,
   checkReport,
   type DocsIndex,
   docsAnchors,
@@ -55,6 +56,32 @@ export function readMutation(outDir: string): MutationDocument | null {
   return doc as MutationDocument;
 }
 
+/**
+ * reports/data/core-patches/*.json, written by `mnlab evaluate --core --json`: the committed
+ * core-patch evaluations the findings page links as candidate fixes. Read, never written, by
+ * report (the evaluation is its own run; --check leaves those files alone).
+ */
+export function readCorePatches(outDir: string): CorePatchEvaluation[] {
+  const dir = join(outDir, "data", "core-patches");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()
+    .map((f) => {
+      const path = join(dir, f);
+      let doc: Partial<CorePatchEvaluation> & { schema?: unknown };
+      try {
+        doc = JSON.parse(readFileSync(path, "utf8"));
+      } catch (e) {
+        throw new UsageError(`${path}: ${firstLine(e)}`);
+      }
+      if (doc.schema !== "mnlab-core-evaluate/1" || !Array.isArray(doc.runs) || doc.core === undefined) {
+        throw new UsageError(`${path}: not an mnlab-core-evaluate/1 document`);
+      }
+      return doc as CorePatchEvaluation;
+    });
+}
+
 export async function reportCommand(o: {
   out?: string;
   check: boolean;
@@ -87,6 +114,7 @@ export async function reportCommand(o: {
     sameSchedule,
     mutation: readMutation(outDir),
     docs: readDocs(repoRoot),
+    corePatches: readCorePatches(outDir),
   });
   // The trace viewer (reports/viewer/): report's race slice and link fragment handed to it.
   for (const [path, text] of viewerFiles({ results, sameSchedule }, { raceSlice, viewerFragment }))
