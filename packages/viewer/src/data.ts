@@ -112,6 +112,17 @@ export function sliceIndices(trace: readonly TraceEvent[], slice: RaceSliceLike)
   return [...kept].sort((a, b) => a - b);
 }
 
+/**
+ * A `kernel-warn` run whose trace has no failure event (the WARN was reported where it fired,
+ * and the run went on) has its violation in the `WARN` note: the slice keeps it, as it keeps
+ * a failure event.
+ */
+function withWarnings(trace: readonly TraceEvent[], kept: number[], kind: string): number[] {
+  if (kind !== "kernel-warn" || trace.some((e) => e.kind === "fail")) return kept;
+  const warns = trace.flatMap((e, i) => (e.kind === "note" && e.op === "WARN" ? [i] : []));
+  return [...new Set([...kept, ...warns])].sort((a, b) => a - b);
+}
+
 function threadsOf(trace: readonly TraceEvent[], slice: RaceSliceLike): ViewerThread[] {
   const out: ViewerThread[] = slice.all.map((t) => ({ id: t.id, name: t.name, cpu: t.cpu }));
   for (const e of trace)
@@ -147,7 +158,7 @@ export function viewerData(input: ViewerInput, deps: ViewerDeps): ViewerData {
       trace: store(v.trace),
       threads: threadsOf(v.trace, slice),
       final: v.threads,
-      slice: sliceIndices(v.trace, slice),
+      slice: withWarnings(v.trace, sliceIndices(v.trace, slice), c.kind),
       shared: slice.objects,
       note,
     };

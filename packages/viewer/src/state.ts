@@ -15,9 +15,9 @@
  *     `active_invalidate_ranges` is not traced; the panel counts the open
  *     `mmu_notifier_invalidate_range_start` .. `_end` brackets per mm instead, from the calls.
  *   - device mappings: from the `device_map` notes (address -> pfn) and `device_unmap` ranges.
- *   - CPU PTEs of the pages involved (those a device mapped or accessed, or a CPU operation
- *     names): the last page-table operation on each. The pfn a CPU PTE points to is not
- *     traced, only what was done to it.
+ *   - CPU PTEs of the pages involved (those a device mapped or accessed, or a CPU page-table
+ *     operation names, over at most 64 pages): the last page-table operation on each. The pfn
+ *     a CPU PTE points to is not traced, only what was done to it.
  *   - freed pages and objects: the `free_page` notes and every lifetime's `freed` note.
  *   - counters (refcounts, atomics) and other lockless fields, where they are read or written.
  */
@@ -164,6 +164,10 @@ export function pagesInvolved(trace: readonly TraceEvent[]): string[] {
     if (e.op === "device_access") for (const h of e.detail?.match(HEX) ?? []) pages.add(Number(h));
     if (e.kind === "op" && PTE_AT[e.op] !== undefined)
       for (const h of e.object?.match(HEX) ?? []) pages.add(Number(h));
+    // A page-table operation over a few pages names them too (not exit_mmap's whole space).
+    const r = e.kind === "op" && PTE_RANGE[e.op] !== undefined ? parseRange(e.detail) : null;
+    if (r !== null && r.end - r.start <= 64 * PAGE)
+      for (let a = r.start - (r.start % PAGE); a < r.end; a += PAGE) pages.add(a);
   }
   return [...pages].sort((a, b) => a - b).map(hex);
 }

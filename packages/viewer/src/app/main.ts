@@ -124,7 +124,7 @@ function lanes(p: Pane, at: number): HTMLElement {
     const row = p.rows[i]!;
     const e = p.trace[i]!;
     const tr = h("tr", { "data-index": String(i), "data-step": String(e.step) });
-    tr.classList.add(e.kind);
+    tr.classList.add(e.kind === "note" && e.op === "WARN" ? "fail" : e.kind);
     if (row.bookkeeping) tr.classList.add("bookkeeping");
     if (i === at) tr.classList.add("current");
     if (i > at) tr.classList.add("future");
@@ -133,6 +133,22 @@ function lanes(p: Pane, at: number): HTMLElement {
     for (const t of shown) tr.append(t.id === e.thread ? h("td", {}, rowCell(p, row)) : h("td"));
     body.append(tr);
   }
+  // A violation found when the run ended (a leak, a lock still held) is at no step: say so
+  // below the last one rather than pin it on an event.
+  const atEnd = p.run.kind !== "pass" && !p.trace.some((e) => e.kind === "fail" || e.op === "WARN");
+  if (atEnd && p.run.message !== null)
+    body.append(
+      h(
+        "tr",
+        { class: "fail end" },
+        h("td", { class: "gutter" }, "end"),
+        h(
+          "td",
+          { colspan: String(Math.max(1, shown.length)) },
+          `*** ${p.run.kind} when the run ended: ${p.run.message}`,
+        ),
+      ),
+    );
   return h("table", { class: "lanes" }, h("thead", {}, head), body);
 }
 
@@ -246,7 +262,7 @@ function statePanel(p: Pane, s: TraceState): HTMLElement {
   return h(
     "aside",
     { class: "state" },
-    h("h2", {}, `State after ${s.at < 0 ? "nothing" : stepRef(p, s.at)}`),
+    h("h2", { class: "state-title" }, `State after ${s.at < 0 ? "nothing" : stepRef(p, s.at)}`),
     section("Threads", threads, "none"),
     section("Locks held or waited for", locks, "no lock is held"),
     section("Notifier core", core, ""),
