@@ -39,7 +39,7 @@ import {
   type ThreadSnapshot,
   type WaitForEdge,
 } from "./failure.ts";
-import { ANY_OBJECT, type FootprintLog } from "./footprint.ts";
+import { ANY_OBJECT, type FootprintLog, threadObject } from "./footprint.ts";
 import type { Lockdep } from "./lockdep.ts";
 import { type ChoicePoint, type Chooser, Scheduler } from "./scheduler.ts";
 import { type Holdable, SimThread, type ThreadHandle } from "./thread.ts";
@@ -152,6 +152,8 @@ export class Execution {
     if (this.finished) throw new Error("sim: spawn after the execution finished");
     const t = new SimThread(this.scheduler.threads.length, name);
     this.scheduler.add(t);
+    t.footprint = threadObject(t.id);
+    if (this.running !== null) this.scheduler.footprints?.touch(this.running, t.footprint);
     const parked = new Promise<void>((r) => {
       t.resume = r;
     });
@@ -201,6 +203,7 @@ export class Execution {
   private exitThread(t: SimThread): void {
     t.state = "done";
     this.scheduler.retire(t);
+    this.scheduler.footprints?.touch(t, threadObject(t.id));
     this.emit(t, "exit", "exit");
     const leak = leakedLocks(t);
     if (leak !== null) {
@@ -216,11 +219,11 @@ export class Execution {
 
   private async join(t: SimThread): Promise<void> {
     const me = this.self();
-    // The joined thread's last step (its exit) is not on any named object: ANY_OBJECT.
-    await this.point("join", t.name, undefined, ANY_OBJECT);
+    // What join reads is the joined thread's lifetime, which its exit ends.
+    await this.point("join", t.name, undefined, threadObject(t.id));
     while (t.state !== "done") {
       t.joiners.push(me);
-      await this.block(me, { name: `thread ${t.name}`, owners: () => [t] });
+      await this.block(me, { name: `thread ${t.name}`, owners: () => [t] }, undefined, threadObject(t.id));
     }
   }
 
@@ -234,6 +237,8 @@ export class Execution {
     const t = new SimThread(0, "main");
     this.scheduler.add(t);
     this.running = t;
+    // main's first step runs before anything else and may touch anything.
+    this.scheduler.footprints?.step(t, ANY_OBJECT, -1);
     void this.runThread(t, RESOLVED, () => main(this));
     this.watchdog = setImmediate(() => {
       if (!this.finished && this.detectForeignAwait) {
@@ -309,9 +314,10 @@ export class Execution {
 
   /**
    * Block the running thread on `on` until `wake(t)` (or the deadline, in ticks from now).
-   * A scheduling point. Returns true when it was woken, false when it timed out.
+   * A scheduling point. Returns true when it was woken, false when it timed out. `footprint`:
+   * what the thread's step after the wake-up touches (footprint.ts), ANY_OBJECT by default.
    */
-  async block(t: SimThread, on: Waitable, timeout?: number): Promise<boolean> {
+  async block(t: SimThread, on: Waitable, timeout?: number, footprint?: string): Promise<boolean> {
     if (this.failed !== null) throw new ExecutionAborted();
     this.stepCount++;
     if (this.stepCount > this.maxSteps) {
@@ -319,8 +325,9 @@ export class Execution {
     }
     t.state = "blocked";
     t.blockedOn = on;
-    // Once woken it re-reads whatever its wait was for: its next step may touch anything.
-    t.footprint = ANY_OBJECT;
+    // Once woken it re-reads whatever its wait was for: unless the caller says what that is,
+    // its next step may touch anything.
+    t.footprint = footprint ?? ANY_OBJECT;
     t.timedOut = false;
     t.deadline = timeout === undefined ? null : this.clock.now + Math.max(0, timeout);
     this.emit(t, "block", "block", on.name, timeout === undefined ? undefined : `timeout=${timeout}`);

@@ -12,11 +12,13 @@
  * footprint of
  *   - a point that names no object (cond_resched, cpu_relax, a model's own bare point),
  *   - the step after a block (the woken thread re-reads whatever it waited for),
- *   - a thread's first step (its code before its first point), a join, a wait_event
- *     condition (the condition reads fields of its own),
+ *   - a wait_event condition (the condition reads fields of its own),
  *   - every step of an execution that registered invariant checks: a check reads model
  *     state after every step, and that state is not named by any point, so no step can be
  *     shown invisible to it (see strategy/bpor.ts: the reduction is then none).
+ * Thread lifetimes have an object of their own, `thread#<id>`: the spawner's step that
+ * creates the thread, the thread's first step, the step that ends it (exit wakes joiners),
+ * and a join's point and its wake-up all touch it.
  * What the footprint does not see is model state touched between points without a lock and
  * without a point of its own; the models keep that to thread-local state or state protected
  * by a lock whose operations are points, and the verdict comparisons in the report check it.
@@ -26,9 +28,29 @@ import type { SimThread } from "./thread.ts";
 /** The footprint that conflicts with every step. */
 export const ANY_OBJECT = "*";
 
+/** The object of a thread's lifetime (spawn, first step, exit, join). */
+export function threadObject(id: number): string {
+  return `thread#${id}`;
+}
+
 /** Whether two steps' footprints conflict (their order may matter). */
 export function conflicts(a: string, b: string): boolean {
   return a === b || a === ANY_OBJECT || b === ANY_OBJECT;
+}
+
+/** Whether steps i and j of a log conflict, their extra objects (spawn, exit) included. */
+export function stepsConflict(
+  log: FootprintLog,
+  i: number,
+  objectJ: string,
+  alsoJ: readonly string[],
+): boolean {
+  const oi = log.object[i]!;
+  if (conflicts(oi, objectJ)) return true;
+  const ai = log.also[i];
+  for (const x of alsoJ) if (conflicts(oi, x) || (ai !== undefined && ai.includes(x))) return true;
+  if (ai !== undefined) for (const x of ai) if (conflicts(x, objectJ)) return true;
+  return false;
 }
 
 /** The steps of one execution: who ran each, on what, and the thread choice made at its start. */
@@ -37,18 +59,33 @@ export interface FootprintLog {
   object: string[];
   /** Index (into the execution's choice points) of the thread choice that began the step; -1: no choice. */
   choice: number[];
+  /** Objects a step touched beyond its point's (a thread it spawned or ended), by step index. */
+  also: (string[] | undefined)[];
   /** Threads not done when the execution ended, with the footprint of the step each would run next. */
   pending: { thread: number; object: string }[];
 }
 
 /** Collects a FootprintLog as the scheduler hands out turns. */
 export class FootprintRecorder {
-  readonly log: FootprintLog = { thread: [], object: [], choice: [], pending: [] };
+  readonly log: FootprintLog = { thread: [], object: [], choice: [], also: [], pending: [] };
+  /** Index of each thread's latest step. */
+  private readonly current: number[] = [];
 
   step(t: SimThread, object: string, choice: number): void {
+    this.current[t.id] = this.log.thread.length;
     this.log.thread.push(t.id);
     this.log.object.push(object);
     this.log.choice.push(choice);
+    this.log.also.push(undefined);
+  }
+
+  /** The running step of `t` also touches `object` (it spawned a thread, or it ends `t`). */
+  touch(t: SimThread, object: string): void {
+    const i = this.current[t.id];
+    if (i === undefined) return;
+    const a = this.log.also[i];
+    if (a === undefined) this.log.also[i] = [object];
+    else a.push(object);
   }
 
   finish(s: { live: readonly SimThread[]; checks: { any: boolean } | null }): FootprintLog {

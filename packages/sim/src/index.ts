@@ -22,6 +22,7 @@ export {
   type ThreadSnapshot,
   type WaitForEdge,
 } from "./failure.ts";
+export { ANY_OBJECT, conflicts, type FootprintLog } from "./footprint.ts";
 export { type DependencySite, Lockdep, type LockOrderInversion } from "./lockdep.ts";
 export { Atomic, Refcount } from "./primitives/atomic.ts";
 export { SharedCell } from "./primitives/cell.ts";
@@ -36,8 +37,15 @@ export { type WaitCondition, WaitQueue } from "./primitives/waitqueue.ts";
 export { deriveSeed, makeRng, type Rng } from "./rng.ts";
 export { DEFAULT_MAX_STEPS, type Program, recorded, replay, runExecution, runRecorded } from "./run.ts";
 export { type ShrinkResult, shrinkFailure } from "./shrink.ts";
+export { BporStrategy } from "./strategy/bpor.ts";
 export { type ExhaustiveOrder, ExhaustiveStrategy } from "./strategy/exhaustive.ts";
-export { makeStrategy, STRATEGY_NAMES, type StrategyConfig } from "./strategy/make.ts";
+export {
+  makeStrategy,
+  REDUCTIONS,
+  type Reduction,
+  STRATEGY_NAMES,
+  type StrategyConfig,
+} from "./strategy/make.ts";
 export { type PctOptions, PctStrategy } from "./strategy/pct.ts";
 export { type PortfolioOptions, PortfolioStrategy } from "./strategy/portfolio.ts";
 export { RandomStrategy } from "./strategy/random.ts";

@@ -28,7 +28,7 @@ export class Completion implements Waitable {
     await ex.point("wait_for_completion", this.name);
     while (this.done === 0) {
       this.waiters.push(t);
-      await ex.block(t, this);
+      await ex.block(t, this, undefined, this.name);
     }
     if (this.done !== Number.POSITIVE_INFINITY) this.done--;
   }
@@ -43,7 +43,7 @@ export class Completion implements Waitable {
     while (this.done === 0) {
       if (ex.now >= deadline) return false;
       this.waiters.push(t);
-      if (!(await ex.block(t, this, deadline - ex.now))) return this.done > 0 && this.take();
+      if (!(await ex.block(t, this, deadline - ex.now, this.name))) return this.done > 0 && this.take();
     }
     return this.take();
   }

@@ -39,7 +39,7 @@ export class Mutex implements Holdable, Waitable {
     ex.lockdepAcquire(t, this);
     while (this.owner !== null) {
       this.waiters.push(t);
-      await ex.block(t, this);
+      await ex.block(t, this, undefined, this.name);
     }
     this.owner = t;
     ex.noteAcquired(t, this, false);

@@ -74,7 +74,7 @@ export class RwSemaphore implements Holdable, Waitable {
     }
     const w: Waiter = { t, write, granted: false };
     this.queue.push(w);
-    while (!w.granted) await ex.block(t, this);
+    while (!w.granted) await ex.block(t, this, undefined, this.name);
   }
 
   private canGrant(write: boolean): boolean {

@@ -33,7 +33,7 @@ export class SpinLock implements Holdable, Waitable {
     ex.lockdepAcquire(t, this);
     while (this.owner !== null) {
       this.waiters.push(t);
-      await ex.block(t, this);
+      await ex.block(t, this, undefined, this.name);
     }
     this.owner = t;
     ex.noteAcquired(t, this, true);

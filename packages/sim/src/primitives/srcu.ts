@@ -52,7 +52,7 @@ export class Srcu implements Waitable {
     const entry = { t, waitFor: new Set(this.active.keys()) };
     if (entry.waitFor.size === 0) return;
     this.syncers.push(entry);
-    while (entry.waitFor.size > 0) await ex.block(t, this);
+    while (entry.waitFor.size > 0) await ex.block(t, this, undefined, this.name);
     this.syncers.splice(this.syncers.indexOf(entry), 1);
   }
 }

@@ -64,6 +64,7 @@ export class WaitQueue implements Waitable {
       await ex.point("schedule", this.name, "already woken");
       return true;
     }
+    // Woken, the caller goes on to read what it waited for (a condition of its own): ANY_OBJECT.
     return ex.block(t, this, timeout);
   }
 

@@ -1,4 +1,5 @@
 /** Strategies as typed config values, with the defaults printed by `--help` upstream. */
+import { BporStrategy } from "./bpor.ts";
 import { type ExhaustiveOrder, ExhaustiveStrategy } from "./exhaustive.ts";
 import { PctStrategy } from "./pct.ts";
 import { PortfolioStrategy } from "./portfolio.ts";
@@ -7,10 +8,14 @@ import type { Strategy } from "./strategy.ts";
 
 export const STRATEGY_NAMES = ["random", "pct", "exhaustive", "portfolio"] as const;
 
+/** Partial-order reduction of the exhaustive search: none (every schedule), or bpor.ts. */
+export const REDUCTIONS = ["none", "bpor"] as const;
+export type Reduction = (typeof REDUCTIONS)[number];
+
 export type StrategyConfig =
   | { name: "random"; seed: number }
   | { name: "pct"; seed: number; depth: number; expectedSteps?: number; learnSteps?: boolean }
-  | { name: "exhaustive"; preemptionBound: number; order?: ExhaustiveOrder }
+  | { name: "exhaustive"; preemptionBound: number; order?: ExhaustiveOrder; reduction?: Reduction }
   | { name: "portfolio"; seed: number; preemptionBound?: number };
 
 export function makeStrategy(c: StrategyConfig): Strategy {
@@ -20,6 +25,7 @@ export function makeStrategy(c: StrategyConfig): Strategy {
     case "pct":
       return new PctStrategy(c.seed, c.depth, c.expectedSteps, { learn: c.learnSteps ?? true });
     case "exhaustive":
+      if (c.reduction === "bpor") return new BporStrategy(c.preemptionBound);
       return new ExhaustiveStrategy(c.preemptionBound, { order: c.order ?? "iterative" });
     case "portfolio":
       return new PortfolioStrategy({
