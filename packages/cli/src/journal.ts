@@ -77,6 +77,8 @@ export class Journal {
       .update("\0")
       .update(keyOf(w))
       .update("\0")
+      .update(w.core === undefined ? "" : w.core === null ? "merged core" : `core ${w.core.path}`)
+      .update("\0")
       .update(JSON.stringify(this.budget, Object.keys(this.budget).sort()))
       .digest("hex");
     return join(this.dir, `${key.slice(0, 40)}.json`);

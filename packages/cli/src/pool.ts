@@ -19,7 +19,16 @@ import { type Budget, keyOf, type WorkItem } from "./work.ts";
 /** Messages between the pool and a worker (worker.ts). */
 export type ToWorker =
   | { type: "init"; modules: string[]; core: string | null }
-  | { type: "run"; index: number; driver: string; variant: string; scenario: string; budget: Budget }
+  | {
+      type: "run";
+      index: number;
+      driver: string;
+      variant: string;
+      scenario: string;
+      budget: Budget;
+      /** Install the core variant of init for this run. */
+      onCore: boolean;
+    }
   | { type: "exit" };
 export type FromWorker =
   | { type: "ready" }
@@ -56,8 +65,10 @@ export function runInPool(
   budget: Budget,
   hooks: PoolHooks,
   interrupt: Interrupt,
-  /** The core variant's module (`--core`), which every worker installs for its runs. */
+  /** The core variant's module (`--core`), which every worker loads, and installs for the items on it. */
   core: string | null = null,
+  /** Items that do not say (WorkItem.core undefined) run on that core variant. */
+  coreByDefault = false,
 ): Promise<string | null> {
   const modules = [...new Set(items.flatMap((w) => (w.modulePath === null ? [] : [w.modulePath])))];
   const deaths = new Map<number, number>();
@@ -105,6 +116,7 @@ export function runInPool(
         variant: item.variant.info.id,
         scenario: item.scenario.name,
         budget,
+        onCore: core !== null && (item.core === undefined ? coreByDefault : item.core !== null),
       });
     };
 

@@ -58,7 +58,7 @@ async function runHere(
     if (interrupt.stopping) return;
     const w = items[i]!;
     // Installed for this run only: an abandoned run (Ctrl-C) ends the process anyway.
-    const run = withCoreVariant(core?.variant ?? null, () =>
+    const run = withCoreVariant((w.core === undefined ? core : w.core)?.variant ?? null, () =>
       runScenario(w.variant, w.scenario, {
         ...budget,
         onProgress: (p) => progress.update(i, p.executions, p.failures),
@@ -73,7 +73,11 @@ async function runHere(
 export async function runWork(items: WorkItem[], opts: RunOptions): Promise<ResultRecord[]> {
   const progress = new Progress(items.length, opts.progress);
   const core = opts.core ?? null;
-  const journal = new Journal(items, opts.budget, core === null ? [] : [userPath(core.path)]);
+  const cores = [
+    ...new Set([core, ...items.map((w) => w.core ?? null)].flatMap((c) => (c === null ? [] : [c.path]))),
+  ];
+  if (cores.length > 1) throw new Error(`one core variant per run, not ${cores.join(" and ")}`);
+  const journal = new Journal(items, opts.budget, cores.map(userPath));
   const results: (ResultRecord | undefined)[] = new Array(items.length);
   if (opts.resume === true) {
     for (const [i, w] of items.entries()) results[i] = journal.lookup(w);
@@ -103,7 +107,8 @@ export async function runWork(items: WorkItem[], opts: RunOptions): Promise<Resu
         opts.budget,
         { onResult: done, onProgress: (i, e, f) => progress.update(i, e, f) },
         interrupt,
-        core?.path ?? null,
+        cores[0] ?? null,
+        core !== null,
       );
     }
   } finally {

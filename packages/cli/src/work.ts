@@ -6,6 +6,7 @@
  * pieces back in order.
  */
 import type { DriverModel, DriverPackage, RunOverrides, Scenario } from "@mnlab/core";
+import type { LoadedCore } from "./core-variant.ts";
 import { choices, UsageError } from "./errors.ts";
 import type { Shard } from "./options.ts";
 import { drivers } from "./registry.ts";
@@ -17,6 +18,12 @@ export interface WorkItem {
   scenario: Scenario;
   /** User-written variant: its module path, which a worker process must load too. */
   modulePath: string | null;
+  /**
+   * Run on this core variant rather than the run's (RunOptions.core): `evaluate --core` puts
+   * each item on the merged core (null) next to the same item on the patched one, in one run,
+   * so both sides run the same code in the same worker processes.
+   */
+  core?: LoadedCore | null;
 }
 
 export function workKey(driver: string, variant: string, scenario: string): string {

@@ -5,7 +5,7 @@
  * terminal sends SIGINT to the whole process group), and when the IPC channel closes — the
  * parent exited or was killed — the worker exits too.
  */
-import { installCoreVariant, runScenario } from "@mnlab/core";
+import { type CoreVariant, runScenario, withCoreVariant } from "@mnlab/core";
 import { loadCoreVariant } from "./core-variant.ts";
 import { firstLine } from "./errors.ts";
 import type { FromWorker, ToWorker } from "./pool.ts";
@@ -16,8 +16,8 @@ const send = (m: FromWorker) => {
   if (process.connected) process.send!(m);
 };
 let extra: Awaited<ReturnType<typeof loadUserVariant>>[] = [];
-/** Uninstalls the core variant of the run (`--core`): a worker serves one run. */
-let uninstallCore: (() => void) | null = null;
+/** The core variant of the run (`--core`), installed for the items sent with onCore. */
+let core: CoreVariant | null = null;
 
 process.on("SIGINT", () => {});
 process.on("disconnect", () => process.exit(0));
@@ -31,9 +31,7 @@ process.on("message", async (m: ToWorker) => {
     if (m.type === "init") {
       extra = [];
       for (const p of m.modules) extra.push(await loadUserVariant(p));
-      uninstallCore?.();
-      uninstallCore = null;
-      if (m.core !== null) uninstallCore = installCoreVariant((await loadCoreVariant(m.core)).variant);
+      core = m.core === null ? null : (await loadCoreVariant(m.core)).variant;
       await drivers();
       send({ type: "ready" });
       return;
@@ -43,11 +41,13 @@ process.on("message", async (m: ToWorker) => {
       d.variants.find((v) => v.info.id === m.variant) ??
       extra.find((v) => v.info.driver === m.driver && v.info.id === m.variant)!;
     const scenario = d.scenarios.find((s) => s.name === m.scenario)!;
-    const record = await runScenario(variant, scenario, {
-      ...m.budget,
-      onProgress: (p) =>
-        send({ type: "progress", index: m.index, executions: p.executions, failures: p.failures }),
-    });
+    const record = await withCoreVariant(m.onCore ? core : null, () =>
+      runScenario(variant, scenario, {
+        ...m.budget,
+        onProgress: (p) =>
+          send({ type: "progress", index: m.index, executions: p.executions, failures: p.failures }),
+      }),
+    );
     send({ type: "result", index: m.index, record: JSON.parse(JSON.stringify(record)) });
   } catch (e) {
     send({ type: "error", message: firstLine(e) });

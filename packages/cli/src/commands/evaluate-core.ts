@@ -41,10 +41,20 @@ export async function evaluateCoreCommand(corePath: string, o: EvaluateOptions):
   if (items.length === 0) throw new UsageError("nothing to run: no driver package is registered");
   const budget = budgetOf(o);
   process.stderr.write(
-    `mnlab: ${items.length} runs on the merged core, then on core variant ${core.variant.id}\n`,
+    `mnlab: ${items.length} runs, each on the merged core and on core variant ${core.variant.id}\n`,
   );
-  const merged = await runWork(items, { budget, jobs: o.jobs, progress: true });
-  const patched = await runWork(items, { budget, jobs: o.jobs, progress: true, core });
+  // One run, each item on the merged core next to the same item on the patched one: both
+  // sides run the same code in the same workers (a tree that changes between two runs would
+  // otherwise show up as outcomes the patch did not cause).
+  const both = await runWork(
+    items.flatMap((w) => [
+      { ...w, core: null },
+      { ...w, core },
+    ]),
+    { budget, jobs: o.jobs, progress: true },
+  );
+  const merged = both.filter((_, i) => i % 2 === 0);
+  const patched = both.filter((_, i) => i % 2 === 1);
 
   const typed = asTyped(corePath);
   const fromRoot = toRoot(corePath);
