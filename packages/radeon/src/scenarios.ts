@@ -321,15 +321,18 @@ const pass = (ref: string, note?: string): Expectation =>
   note === undefined ? { verdict: "pass", ref } : { verdict: "pass", ref, note };
 
 const O2_MIGRATION_NOTE =
-  "Not a reference row; reasoned, and found. The migration takes no mmap_sem, so it can run while a CS " +
-  "is inside ttm_bo_validate: get_user_pages has taken references on the old pages but the TT is not yet " +
-  "tt_bound, so the callback (5.4 per BO of the node, 5.5 the BO's notifier) skips the BO; try_to_unmap_one " +
-  "installs the migration entry and the GART is then programmed with the old page (O2, present in OLD and " +
-  "NEW: the 3506ff69c3ec FIXME). At rest the GART maps a page the CPU does not map there. Unclear record: in " +
-  "5.4/5.5 migrate_page_move_mapping() refuses a page with extra references, so the kernel's migration " +
-  "fails and remove_migration_ptes() puts the old page back; the core model's migrate_pages completes it. " +
-  "The at-rest invariant (core.md 6.3 item 15) is broken either way while the migration entry is in place; " +
-  "in the kernel the mismatch ends when the old page returns, in the model it lasts.";
+  "Not a reference row; reasoned. The migration takes no mmap_sem, so it can run while a CS is inside " +
+  "ttm_bo_validate: get_user_pages has taken references on the pages but the TT is not yet tt_bound, so the " +
+  "callback (5.4 per BO of the node, 5.5 the BO's notifier) skips the BO — the O2 window of the 3506ff69c3ec " +
+  "FIXME, present in OLD and NEW — and the GART is programmed with the pages GUP returned. For a migration " +
+  "that window is harmless: 5.4/5.5 migrate_page_move_mapping() returns -EAGAIN for an anonymous page whose " +
+  "page_count exceeds the isolation reference (GUP's references do), migrate_pages gives up after its " +
+  "passes and remove_migration_ptes(page, page) maps the same page back; while the migration entry is in " +
+  "place the CPU cannot touch the page and the GART reads the data the CPU will see. A migration that runs " +
+  "before GUP moves the page first and GUP (waiting on the migration entry) gets the new one. So pass in " +
+  "both variants; O2 itself stays open for invalidations that do change the page (R1's MADV_DONTNEED, " +
+  "munmap). Verdict moved from stale-access when core modelled the refusal (core: migrate.ts, device-mmu.ts; " +
+  "before, core completed the migration of a referenced page and the GART kept the old one).";
 
 const UNREGISTER_NOTE =
   "Not a reference row; reasoned, and found in both variants (flagged). radeon_gem_object_free() calls " +
@@ -355,12 +358,28 @@ const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> = {
     interval: pass("R2", "As in 5.4: mmap_sem and the ANONONLY check, not the notifier, close the window."),
   },
   "register-during-invalidation": {
-    legacy: { verdict: "stale-access", ref: "O2 (reasoned for migration)", note: O2_MIGRATION_NOTE },
-    interval: { verdict: "stale-access", ref: "O2; 3506ff69c3ec FIXME", note: O2_MIGRATION_NOTE },
+    legacy: {
+      verdict: "pass",
+      ref: "O2 window; migrate_page_move_mapping @5.4 (reasoned)",
+      note: O2_MIGRATION_NOTE,
+    },
+    interval: {
+      verdict: "pass",
+      ref: "O2 window (3506ff69c3ec FIXME); migrate_page_move_mapping @5.5 (reasoned)",
+      note: O2_MIGRATION_NOTE,
+    },
   },
   "invalidate-between-lookup-and-program": {
-    legacy: { verdict: "stale-access", ref: "O2 (reasoned for migration)", note: O2_MIGRATION_NOTE },
-    interval: { verdict: "stale-access", ref: "O2; 3506ff69c3ec FIXME", note: O2_MIGRATION_NOTE },
+    legacy: {
+      verdict: "pass",
+      ref: "O2 window; migrate_page_move_mapping @5.4 (reasoned)",
+      note: O2_MIGRATION_NOTE,
+    },
+    interval: {
+      verdict: "pass",
+      ref: "O2 window (3506ff69c3ec FIXME); migrate_page_move_mapping @5.5 (reasoned)",
+      note: O2_MIGRATION_NOTE,
+    },
   },
   "unregister-during-invalidation": {
     legacy: { verdict: "stale-access", ref: "radeon_gem_object_free @5.4 (reasoned)", note: UNREGISTER_NOTE },
