@@ -26,7 +26,7 @@ export function seed(v: string): number {
   return Number(v);
 }
 
-export const STRATEGIES = ["random", "pct", "exhaustive"] as const;
+export const STRATEGIES = ["random", "pct", "exhaustive", "portfolio"] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
 
 export function strategy(v: string): StrategyName {
