@@ -3,7 +3,7 @@
  * exit), and the exit checks run once when every thread has finished.
  */
 import type { FailureKind } from "./failure.ts";
-import type { Holdable, SimThread } from "./thread.ts";
+import type { Holdable } from "./thread.ts";
 
 /**
  * A check run after every step: null when the invariant holds, else a message (the failure
@@ -45,9 +45,6 @@ export class InvariantChecks {
   /** Checks registered with `protectedBy`: also run whenever a lock is released. */
   private protectedCount = 0;
 
-  /** `live`: the threads not yet done, whose held locks decide whether a protected check runs. */
-  constructor(private readonly live: readonly SimThread[]) {}
-
   /** Whether any per-step check is registered. */
   get any(): boolean {
     return this.checks.length > 0;
@@ -66,10 +63,29 @@ export class InvariantChecks {
     this.exitChecks.push({ name, check });
   }
 
-  /** Whether any live thread holds `lock`. */
+  /**
+   * Holders of each lock now (more than one for a read-held rwsem): isHeld is asked per lock
+   * at every step by protected checks, and scanning every thread's held list there was a
+   * visible part of a driver's step (the profile in issue 18).
+   */
+  private readonly holders = new Map<Holdable, number>();
+
+  acquired(lock: Holdable): void {
+    this.holders.set(lock, (this.holders.get(lock) ?? 0) + 1);
+  }
+
+  released(lock: Holdable): void {
+    const n = (this.holders.get(lock) ?? 0) - 1;
+    if (n > 0) this.holders.set(lock, n);
+    else this.holders.delete(lock);
+  }
+
+  /**
+   * Whether any live thread holds `lock`. A thread that ends holding a lock ends the
+   * execution (leaked-lock), so the holders counted are the live threads' holds.
+   */
   isHeld(lock: Holdable): boolean {
-    for (const t of this.live) if (t.held.includes(lock)) return true;
-    return false;
+    return this.holders.has(lock);
   }
 
   private anyHeld(locks: CheckOptions["protectedBy"]): boolean {

@@ -110,7 +110,7 @@ export class Execution {
   constructor(opts: ExecutionOptions) {
     this.seed = opts.seed;
     this.scheduler = new Scheduler(opts.chooser);
-    this.checks = new InvariantChecks(this.scheduler.live);
+    this.checks = new InvariantChecks();
     this.scheduler.checks = this.checks;
     this.lockdep = opts.lockdep;
     this.maxSteps = opts.maxSteps;
@@ -476,6 +476,7 @@ export class Execution {
   noteAcquired(t: SimThread, lock: Holdable, spin: boolean): void {
     t.held.push(lock);
     t.heldSince.push(this.clock.now);
+    this.checks.acquired(lock);
     if (spin) {
       t.spinDepth++;
       t.spinLocks.push(lock);
@@ -487,6 +488,7 @@ export class Execution {
     const i = t.held.lastIndexOf(lock);
     if (i < 0) this.fail("kernel-warn", `${t.name} releases ${lock.name} which it does not hold`);
     t.held.splice(i, 1);
+    this.checks.released(lock);
     const since = t.heldSince.splice(i, 1)[0] ?? this.clock.now;
     if (this.clock.now > since) this.count("lock_hold_ticks", this.clock.now - since);
     if (spin) {
