@@ -107,6 +107,12 @@ function build(setExit: (code: number) => void): Command {
     )
     .addOption(
       new Option(
+        "--reduction <name>",
+        "partial-order reduction of exhaustive search: none (every schedule) or bpor (default: none)",
+      ).choices(["none", "bpor"]),
+    )
+    .addOption(
+      new Option(
         "--budget <time>",
         "wall-clock cap per run, e.g. 30s (makes executions machine-dependent) (default: none)",
       ).argParser(duration),

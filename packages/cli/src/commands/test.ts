@@ -19,6 +19,8 @@ export interface TestOptions {
   executions?: number;
   seed?: number;
   preemptions?: number;
+  /** Exhaustive search: partial-order reduction (none | bpor). */
+  reduction?: "none" | "bpor";
   budget?: number;
   shard?: Shard;
   jobs: number;
@@ -34,6 +36,7 @@ export function budgetOf(o: TestOptions): Budget {
   if (o.executions !== undefined) b.executions = o.executions;
   if (o.seed !== undefined) b.seed = o.seed;
   if (o.preemptions !== undefined) b.preemptionBound = o.preemptions;
+  if (o.reduction !== undefined) b.reduction = o.reduction;
   if (o.budget !== undefined) b.timeBudgetMs = o.budget;
   return b;
 }

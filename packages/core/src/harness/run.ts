@@ -107,6 +107,8 @@ export interface RunOverrides {
   executions?: number;
   seed?: number;
   preemptionBound?: number;
+  /** Exhaustive search only: "bpor" reduces it (@mnlab/sim strategy/bpor.ts), "none" does not. */
+  reduction?: "none" | "bpor";
   depth?: number;
   maxSteps?: number;
   timeBudgetMs?: number;
@@ -178,9 +180,11 @@ function effectiveExploration(spec: ExplorationSpec, o: RunOverrides): Explorati
     (spec.strategy === "exhaustive" || spec.strategy === undefined || spec.strategy === "portfolio"
       ? (spec.preemptionBound ?? 2)
       : 2);
+  // Recorded only when on, so that a record without it reads as it always did.
+  const reduction = o.reduction ?? (spec.strategy === "exhaustive" ? spec.reduction : undefined);
   const base: ExplorationSpec =
     strategy === "exhaustive"
-      ? { strategy, preemptionBound: bound, executions }
+      ? { strategy, preemptionBound: bound, executions, ...(reduction === "bpor" ? { reduction } : {}) }
       : strategy === "pct"
         ? { strategy, depth: o.depth ?? (spec.strategy === "pct" ? spec.depth : 3), executions, seed }
         : strategy === "portfolio"
@@ -234,7 +238,7 @@ export async function runScenario(
   const spec = effectiveExploration(scenario.exploration, overrides);
   const strategy = makeStrategy(
     spec.strategy === "exhaustive"
-      ? { name: "exhaustive", preemptionBound: spec.preemptionBound }
+      ? { name: "exhaustive", preemptionBound: spec.preemptionBound, reduction: spec.reduction ?? "none" }
       : spec.strategy === "pct"
         ? { name: "pct", seed: spec.seed, depth: spec.depth }
         : spec.strategy === "random"

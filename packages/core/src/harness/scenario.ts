@@ -35,7 +35,14 @@ export interface Finding {
 
 /** How a scenario is explored by default (the budget `mnlab test` and the reports use). */
 export type ExplorationSpec = (
-  | { strategy: "exhaustive"; preemptionBound: number; executions: number; maxSteps?: number }
+  | {
+      strategy: "exhaustive";
+      preemptionBound: number;
+      executions: number;
+      maxSteps?: number;
+      /** Partial-order reduction (@mnlab/sim strategy/bpor.ts); absent or "none": every schedule. */
+      reduction?: "none" | "bpor";
+    }
   | { strategy: "pct"; depth: number; executions: number; seed: number; maxSteps?: number }
   | { strategy: "random"; executions: number; seed: number; maxSteps?: number }
   /**
@@ -91,7 +98,7 @@ export function describeExploration(e: ExplorationSpec): string {
   const lockdep = e.lockdep === false ? ", lockdep off" : "";
   switch (e.strategy) {
     case "exhaustive":
-      return `exhaustive (preemption bound ${e.preemptionBound}, at most ${e.executions} executions${lockdep})`;
+      return `exhaustive (preemption bound ${e.preemptionBound}, at most ${e.executions} executions${e.reduction === "bpor" ? ", bounded partial-order reduction" : ""}${lockdep})`;
     case "pct":
       return `PCT (depth ${e.depth}, ${e.executions} executions, seed ${e.seed}${lockdep})`;
     case "random":
