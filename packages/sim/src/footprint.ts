@@ -48,7 +48,7 @@ export function stepsConflict(
   const oi = log.object[i]!;
   if (conflicts(oi, objectJ)) return true;
   const ai = log.also[i];
-  for (const x of alsoJ) if (conflicts(oi, x) || (ai !== undefined && ai.includes(x))) return true;
+  for (const x of alsoJ) if (conflicts(oi, x) || ai?.includes(x) === true) return true;
   if (ai !== undefined) for (const x of ai) if (conflicts(x, objectJ)) return true;
   return false;
 }
