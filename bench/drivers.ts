@@ -6,8 +6,12 @@ import type { DeviceContext, DriverModel, DriverPackage, Kernel, MmStruct } from
 import { die } from "./lib.ts";
 
 const PACKAGES: Record<string, () => Promise<{ driverPackage: DriverPackage }>> = {
+  amdgpu: () => import("@mnlab/amdgpu"),
   nouveau: () => import("@mnlab/nouveau"),
+  radeon: () => import("@mnlab/radeon"),
   "rdma-odp": () => import("@mnlab/rdma-odp"),
+  hfi1: () => import("@mnlab/hfi1"),
+  "xen-gntdev": () => import("@mnlab/xen-gntdev"),
 };
 
 /** The "driver:variant" implementation names for these drivers' legacy and interval variants. */

@@ -13,6 +13,7 @@
  * Deterministic: no wall clock in the figures.
  */
 import { type DriverPackage, expectationFor, type Scenario, scenarioProgram } from "@mnlab/core";
+import { driverPackage as dmirror } from "@mnlab/dmirror";
 import { driverPackage as hfi1 } from "@mnlab/hfi1";
 import { driverPackage as nouveau } from "@mnlab/nouveau";
 import { driverPackage as radeon } from "@mnlab/radeon";
@@ -26,7 +27,6 @@ import {
   type Strategy,
 } from "@mnlab/sim";
 import { driverPackage as xenGntdev } from "@mnlab/xen-gntdev";
-import { driverPackage as dmirror } from "../packages/dmirror/src/index.ts";
 
 const PACKAGES: DriverPackage[] = [nouveau, radeon, rdmaOdp, hfi1, xenGntdev, dmirror];
 const argv = process.argv.slice(2);
