@@ -75,6 +75,8 @@ export function wrap(text: string, width: number, indent = ""): string[] {
 export function fitWidths(natural: number[], total: number, gap: number, min = 16): number[] {
   const room = total - gap * Math.max(0, natural.length - 1);
   if (natural.reduce((a, b) => a + b, 0) <= room) return natural;
+  // Many columns: the floor gives way before the total does (six threads fit in 110 too).
+  min = Math.min(min, Math.floor(room / Math.max(1, natural.length)));
   const widths = natural.map(() => 0);
   let left = room;
   let open = natural.map((_, i) => i);

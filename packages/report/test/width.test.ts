@@ -55,6 +55,9 @@ describe("110 columns", () => {
   it("narrow columns keep their width, wide ones share the rest", () => {
     expect(fitWidths([10, 80, 80], 110, 3)).toEqual([10, 47, 47]);
     expect(fitWidths([10, 20], 110, 3)).toEqual([10, 20]);
+    // Six wide threads: the 16-character floor gives way so the line still fits in 110.
+    const six = fitWidths([40, 40, 40, 40, 40, 40], 110, 3);
+    expect(six.reduce((a, b) => a + b, 0) + 3 * 5).toBeLessThanOrEqual(110);
   });
 });
 
