@@ -42,10 +42,10 @@ describe("mnlab report", () => {
     expect(ta.get("reference.md")).toContain("```mermaid\nsequenceDiagram");
     expect(ta.get("reference.md")).toContain("npm run mnlab -- replay reference:legacy:");
     expect(ta.get("reference.md")).toContain(
-      "(viewer/index.html#reference/legacy/invalidate-between-lookup-and-program/stale-access)",
+      "(viewer/index.html#reference/legacy/invalidate-between-lookup-and-program/use-after-free)",
     );
     expect(ta.get("viewer/data.js")).toContain(
-      '"id":"reference/legacy/invalidate-between-lookup-and-program/stale-access"',
+      '"id":"reference/legacy/invalidate-between-lookup-and-program/use-after-free"',
     );
 
     const check = mnlab(["report", "--out", a, "--check", "--jobs", "1"]);
