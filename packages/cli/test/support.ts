@@ -14,11 +14,12 @@ export interface Run {
   stderr: string;
 }
 
-export function mnlab(args: string[], env: Record<string, string> = {}): Run {
+/** The command, run to its end (at most timeoutMs: a hang fails the test rather than CI). */
+export function mnlab(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Run {
   const r = spawnSync(process.execPath, ["--import", tsx, main, ...args], {
     encoding: "utf8",
     env: { ...process.env, MNLAB_DRIVERS: fixture("reference-package.ts"), ...env },
-    timeout: 120_000,
+    timeout: timeoutMs,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
