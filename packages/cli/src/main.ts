@@ -16,16 +16,7 @@ import { replayCommand } from "./commands/replay.ts";
 import { reportCommand } from "./commands/report.ts";
 import { type TestOptions, testCommand } from "./commands/test.ts";
 import { EXIT, firstLine, ToolFailure, UsageError } from "./errors.ts";
-import {
-  collect,
-  duration,
-  nonNegativeInt,
-  positiveInt,
-  STRATEGIES,
-  seed,
-  shard,
-  strategy,
-} from "./options.ts";
+import { collect, explorationOptions, positiveInt, shard } from "./options.ts";
 
 const JOBS = availableParallelism();
 
@@ -69,7 +60,7 @@ function build(setExit: (code: number) => void): Command {
     .addOption(jsonOption())
     .action(async (o) => setExit(await listCommand(o)));
 
-  program
+  const test = program
     .command("test")
     .description("run scenarios; print each verdict against the expected one")
     .addArgument(new Argument("[driver...]", "drivers to run").default([], "every registered driver"))
@@ -80,43 +71,8 @@ function build(setExit: (code: number) => void): Command {
       )
         .argParser(collect)
         .default([], "every built-in variant"),
-    )
-    .addOption(
-      new Option("--scenario <name>", "a scenario to run (repeatable)")
-        .argParser(collect)
-        .default([], "every scenario"),
-    )
-    .addOption(
-      new Option("--strategy <name>", "exploration strategy (default: each scenario's own)")
-        .choices(STRATEGIES)
-        .argParser(strategy),
-    )
-    .addOption(
-      new Option("--executions <N>", "most executions per run (default: each scenario's own)").argParser(
-        positiveInt,
-      ),
-    )
-    .addOption(
-      new Option("--seed <S>", "seed of random and pct (default: each scenario's own)").argParser(seed),
-    )
-    .addOption(
-      new Option(
-        "--preemptions <B>",
-        "preemption bound of exhaustive search (default: the scenario's own, else 2)",
-      ).argParser(nonNegativeInt),
-    )
-    .addOption(
-      new Option(
-        "--reduction <name>",
-        "partial-order reduction of exhaustive search: none (every schedule) or bpor (default: none)",
-      ).choices(["none", "bpor"]),
-    )
-    .addOption(
-      new Option(
-        "--budget <time>",
-        "wall-clock cap per run, e.g. 30s (makes executions machine-dependent) (default: none)",
-      ).argParser(duration),
-    )
+    );
+  explorationOptions(test)
     .addOption(
       new Option(
         "--shard <i/n>",

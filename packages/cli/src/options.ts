@@ -2,7 +2,7 @@
  * Option values, parsed once: each parser turns the text into a typed value or throws
  * commander's InvalidArgumentError, which the command prints as one line and exits 2.
  */
-import { InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 
 export function positiveInt(v: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v))) {
@@ -66,4 +66,58 @@ export function shard(v: string): Shard {
 /** For repeatable options: collect every occurrence. */
 export function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
+}
+
+/** The exploration flags of every command that runs scenarios (test, evaluate, mutate). */
+export interface ExplorationFlags {
+  scenario: string[];
+  strategy?: StrategyName;
+  executions?: number;
+  seed?: number;
+  preemptions?: number;
+  reduction?: "none" | "bpor";
+  budget?: number;
+}
+
+/**
+ * Adds the exploration flags to a command, one definition for all of them so their names,
+ * parsers and help stay the same; `executions` is the help's text for the default.
+ */
+export function explorationOptions(c: Command, executions = "each scenario's own"): Command {
+  const what = "each scenario's own";
+  return c
+    .addOption(
+      new Option("--scenario <name>", "a scenario to run (repeatable)")
+        .argParser(collect)
+        .default([], "every scenario"),
+    )
+    .addOption(
+      new Option("--strategy <name>", `exploration strategy (default: ${what})`)
+        .choices(STRATEGIES)
+        .argParser(strategy),
+    )
+    .addOption(
+      new Option("--executions <N>", `most executions per run (default: ${executions})`).argParser(
+        positiveInt,
+      ),
+    )
+    .addOption(new Option("--seed <S>", `seed of random and pct (default: ${what})`).argParser(seed))
+    .addOption(
+      new Option(
+        "--preemptions <B>",
+        `preemption bound of exhaustive search (default: ${what}, else 2)`,
+      ).argParser(nonNegativeInt),
+    )
+    .addOption(
+      new Option(
+        "--reduction <name>",
+        "partial-order reduction of exhaustive search: none (every schedule) or bpor (default: none)",
+      ).choices(["none", "bpor"]),
+    )
+    .addOption(
+      new Option(
+        "--budget <time>",
+        "wall-clock cap per run, e.g. 30s (makes executions machine-dependent) (default: none)",
+      ).argParser(duration),
+    );
 }

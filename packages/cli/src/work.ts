@@ -8,7 +8,7 @@
 import type { DriverModel, DriverPackage, RunOverrides, Scenario } from "@mnlab/core";
 import type { LoadedCore } from "./core-variant.ts";
 import { choices, UsageError } from "./errors.ts";
-import type { Shard } from "./options.ts";
+import type { ExplorationFlags, Shard } from "./options.ts";
 import { drivers } from "./registry.ts";
 import { isModulePath, loadUserVariant } from "./user-variant.ts";
 
@@ -106,3 +106,15 @@ export function shardOf<T>(items: readonly T[], shard: Shard | undefined): T[] {
 
 /** The overrides a run applies to every scenario's default exploration. */
 export type Budget = Omit<RunOverrides, "onProgress">;
+
+/** The budget the exploration flags ask for: each flag given overrides the scenarios' own. */
+export function budgetOf(o: Omit<ExplorationFlags, "scenario">): Budget {
+  const b: Budget = {};
+  if (o.strategy !== undefined) b.strategy = o.strategy;
+  if (o.executions !== undefined) b.executions = o.executions;
+  if (o.seed !== undefined) b.seed = o.seed;
+  if (o.preemptions !== undefined) b.preemptionBound = o.preemptions;
+  if (o.reduction !== undefined) b.reduction = o.reduction;
+  if (o.budget !== undefined) b.timeBudgetMs = o.budget;
+  return b;
+}

@@ -25,8 +25,8 @@ import { loadCoreVariant } from "../core-variant.ts";
 import { firstLine, UsageError } from "../errors.ts";
 import { repoRoot, userPath } from "../paths.ts";
 import { runWork } from "../runner.ts";
-import { workList } from "../work.ts";
-import { asTyped, budgetOf, type EvaluateOptions, outcomeOf, shellWord } from "./evaluate.ts";
+import { budgetOf, workList } from "../work.ts";
+import { asTyped, type EvaluateOptions, outcomeOf, shellWord } from "./evaluate.ts";
 
 function replayCommand(token: string, corePath: string | null): string {
   return `npm run mnlab -- replay ${token}${corePath === null ? "" : ` --core ${shellWord(corePath)}`}`;

@@ -27,20 +27,14 @@ import {
   table,
 } from "@mnlab/report";
 import { firstLine, UsageError } from "../errors.ts";
-import type { StrategyName } from "../options.ts";
+import type { ExplorationFlags } from "../options.ts";
 import { repoRoot, userPath } from "../paths.ts";
 import { driverNamed } from "../registry.ts";
 import { runWork } from "../runner.ts";
 import { loadUserVariant } from "../user-variant.ts";
-import { type Budget, workList } from "../work.ts";
+import { budgetOf, workList } from "../work.ts";
 
-export interface EvaluateOptions {
-  scenario: string[];
-  strategy?: StrategyName;
-  executions?: number;
-  seed?: number;
-  preemptions?: number;
-  budget?: number;
+export interface EvaluateOptions extends ExplorationFlags {
   jobs: number;
   json: boolean;
   page?: string;
@@ -57,16 +51,6 @@ const AGAINST = "interval";
 export function outcomeOf(patch: string, against: string): EvaluationOutcome {
   if (patch === "pass") return against === "pass" ? "same" : "fixed";
   return patch === against ? "same bug" : "regression";
-}
-
-export function budgetOf(o: EvaluateOptions): Budget {
-  const b: Budget = {};
-  if (o.strategy !== undefined) b.strategy = o.strategy;
-  if (o.executions !== undefined) b.executions = o.executions;
-  if (o.seed !== undefined) b.seed = o.seed;
-  if (o.preemptions !== undefined) b.preemptionBound = o.preemptions;
-  if (o.budget !== undefined) b.timeBudgetMs = o.budget;
-  return b;
 }
 
 /** A path as the user can paste it where they stand (npm run keeps that directory in INIT_CWD). */

@@ -19,19 +19,13 @@ import { choices, firstLine, UsageError } from "../errors.ts";
 import { survivorNote } from "../mutate/notes.ts";
 import { type Mutant, mutantsOf, OPERATORS, type Operator, unifiedDiff } from "../mutate/operators.ts";
 import { withMutant } from "../mutate/workspace.ts";
-import type { StrategyName } from "../options.ts";
+import type { ExplorationFlags } from "../options.ts";
 import { repoRoot, userPath } from "../paths.ts";
 import { driverNamed } from "../registry.ts";
 import { findEntry, variantSource } from "../variant-source.ts";
-import type { Budget } from "../work.ts";
+import { type Budget, budgetOf } from "../work.ts";
 
-export interface MutateOptions {
-  scenario: string[];
-  strategy?: StrategyName;
-  executions?: number;
-  seed?: number;
-  preemptions?: number;
-  budget?: number;
+export interface MutateOptions extends ExplorationFlags {
   cap: number;
   operator: string[];
   limit?: number;
@@ -71,12 +65,7 @@ export interface MutationDriver {
 }
 
 function budgetFor(s: Scenario, o: MutateOptions): Budget {
-  const b: Budget = { executions: o.executions ?? Math.min(s.exploration.executions, o.cap) };
-  if (o.strategy !== undefined) b.strategy = o.strategy;
-  if (o.seed !== undefined) b.seed = o.seed;
-  if (o.preemptions !== undefined) b.preemptionBound = o.preemptions;
-  if (o.budget !== undefined) b.timeBudgetMs = o.budget;
-  return b;
+  return { ...budgetOf(o), executions: o.executions ?? Math.min(s.exploration.executions, o.cap) };
 }
 
 function describeBudget(o: MutateOptions): string {
@@ -88,6 +77,7 @@ function describeBudget(o: MutateOptions): string {
   if (o.strategy !== undefined) parts.push(`strategy ${o.strategy}`);
   if (o.seed !== undefined) parts.push(`seed ${o.seed}`);
   if (o.preemptions !== undefined) parts.push(`preemption bound ${o.preemptions}`);
+  if (o.reduction !== undefined) parts.push(`reduction ${o.reduction}`);
   if (o.budget !== undefined) parts.push(`wall-clock cap ${o.budget} ms per run`);
   return parts.join(", ");
 }

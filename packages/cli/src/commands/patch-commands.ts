@@ -5,7 +5,7 @@
 import { availableParallelism } from "node:os";
 import { type Command, Option } from "commander";
 import { UsageError } from "../errors.ts";
-import { collect, duration, nonNegativeInt, positiveInt, STRATEGIES, seed, strategy } from "../options.ts";
+import { collect, explorationOptions, positiveInt } from "../options.ts";
 import { type EvaluateOptions, evaluateCommand } from "./evaluate.ts";
 import { evaluateCoreCommand } from "./evaluate-core.ts";
 import { type MutateOptions, mutateCommand } from "./mutate.ts";
@@ -15,40 +15,6 @@ const JOBS = availableParallelism();
 
 const jsonOption = () =>
   new Option("--json", "print the JSON document only (see the README's --json contract)").default(false);
-
-/** The exploration overrides `test` has, for the commands that run scenarios. */
-function explorationOptions(c: Command, executions: string): Command {
-  const what = "each scenario's own";
-  return c
-    .addOption(
-      new Option("--scenario <name>", "a scenario to run (repeatable)")
-        .argParser(collect)
-        .default([], "every scenario"),
-    )
-    .addOption(
-      new Option("--strategy <name>", `exploration strategy (default: ${what})`)
-        .choices(STRATEGIES)
-        .argParser(strategy),
-    )
-    .addOption(
-      new Option("--executions <N>", `most executions per run (default: ${executions})`).argParser(
-        positiveInt,
-      ),
-    )
-    .addOption(new Option("--seed <S>", `seed of random and pct (default: ${what})`).argParser(seed))
-    .addOption(
-      new Option(
-        "--preemptions <B>",
-        `preemption bound of exhaustive search (default: ${what}, else 2)`,
-      ).argParser(nonNegativeInt),
-    )
-    .addOption(
-      new Option(
-        "--budget <time>",
-        "wall-clock cap per run, e.g. 30s (makes executions machine-dependent) (default: none)",
-      ).argParser(duration),
-    );
-}
 
 export function addPatchCommands(program: Command, setExit: (code: number) => void): void {
   program

@@ -7,38 +7,19 @@ import type { ResultRecord } from "@mnlab/core";
 import { resultsDocument, stableJson } from "@mnlab/report";
 import { type LoadedCore, loadCoreVariant } from "../core-variant.ts";
 import { UsageError } from "../errors.ts";
-import type { Shard, StrategyName } from "../options.ts";
+import type { ExplorationFlags, Shard } from "../options.ts";
 import { RunStopped, runWork } from "../runner.ts";
 import { verdictTable } from "../verdict-table.ts";
-import { type Budget, keyOf, shardOf, workList } from "../work.ts";
+import { budgetOf, keyOf, shardOf, workList } from "../work.ts";
 
-export interface TestOptions {
+export interface TestOptions extends ExplorationFlags {
   variant: string[];
-  scenario: string[];
-  strategy?: StrategyName;
-  executions?: number;
-  seed?: number;
-  preemptions?: number;
-  /** Exhaustive search: partial-order reduction (none | bpor). */
-  reduction?: "none" | "bpor";
-  budget?: number;
   shard?: Shard;
   jobs: number;
   json: boolean;
   resume: boolean;
   /** A core variant module: run on it instead of the merged core. */
   core?: string;
-}
-
-export function budgetOf(o: TestOptions): Budget {
-  const b: Budget = {};
-  if (o.strategy !== undefined) b.strategy = o.strategy;
-  if (o.executions !== undefined) b.executions = o.executions;
-  if (o.seed !== undefined) b.seed = o.seed;
-  if (o.preemptions !== undefined) b.preemptionBound = o.preemptions;
-  if (o.reduction !== undefined) b.reduction = o.reduction;
-  if (o.budget !== undefined) b.timeBudgetMs = o.budget;
-  return b;
 }
 
 export async function testCommand(driverNames: string[], o: TestOptions): Promise<number> {
