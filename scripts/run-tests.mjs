@@ -34,13 +34,14 @@ step("lint (biome check)", () => run(bin("biome"), ["check", "."]));
 
 rmSync(results, { force: true });
 process.stderr.write("\n== vitest (every package project)\n");
-const vitestStatus = run(bin("vitest"), [
-  "run",
-  "--reporter=default",
-  "--reporter=json",
-  `--outputFile.json=${results}`,
-  ...process.argv.slice(2),
-]);
+// Each driver's scenario suite also checks its records against the committed results
+// (@mnlab/core/testing), which is what lets the cli's committed-reports test re-render the
+// pages from those rows instead of running every scenario a second time.
+const vitestStatus = run(
+  bin("vitest"),
+  ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`, ...process.argv.slice(2)],
+  { env: { ...process.env, MNLAB_COMMITTED_RESULTS: join(root, "reports", "data", "results.json") } },
+);
 if (existsSync(results)) {
   const report = JSON.parse(readFileSync(results, "utf8"));
   passed += report.numPassedTests ?? 0;

@@ -3,4 +3,4 @@
 import { scenarioSuite } from "@mnlab/core/testing";
 import { scenarios, variants } from "../src/index.ts";
 
-scenarioSuite("amdgpu", variants, scenarios);
+scenarioSuite("amdgpu", variants, scenarios, { committed: "amdgpu" });

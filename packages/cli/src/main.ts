@@ -108,6 +108,12 @@ function build(setExit: (code: number) => void): Command {
         false,
       ),
     )
+    .addOption(
+      new Option(
+        "--results <file.json>",
+        "render the records of an earlier run (a results document, e.g. reports/data/results.json) instead of running",
+      ),
+    )
     .addOption(jobsOption(JOBS))
     .addOption(resumeOption())
     .action(async (o) => setExit(await reportCommand(o)));

@@ -3,4 +3,4 @@
 import { scenarioSuite } from "@mnlab/core/testing";
 import { scenarios, variants } from "../src/index.ts";
 
-scenarioSuite("hfi1", variants, scenarios);
+scenarioSuite("hfi1", variants, scenarios, { committed: "hfi1" });

@@ -3,4 +3,4 @@
 import { scenarioSuite } from "@mnlab/core/testing";
 import { scenarios, variants } from "../src/index.ts";
 
-scenarioSuite("nouveau", variants, scenarios);
+scenarioSuite("nouveau", variants, scenarios, { committed: "nouveau" });

@@ -3,4 +3,4 @@
 import { scenarioSuite } from "@mnlab/core/testing";
 import { scenarios, variants } from "../src/index.ts";
 
-scenarioSuite("radeon", variants, scenarios);
+scenarioSuite("radeon", variants, scenarios, { committed: "radeon" });

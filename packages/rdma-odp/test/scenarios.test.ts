@@ -3,4 +3,4 @@
 import { scenarioSuite } from "@mnlab/core/testing";
 import { scenarios, variants } from "../src/index.ts";
 
-scenarioSuite("rdma-odp", variants, scenarios);
+scenarioSuite("rdma-odp", variants, scenarios, { committed: "rdma-odp" });

@@ -3,4 +3,4 @@
 import { scenarioSuite } from "@mnlab/core/testing";
 import { scenarios, variants } from "../src/index.ts";
 
-scenarioSuite("xen-gntdev", variants, scenarios);
+scenarioSuite("xen-gntdev", variants, scenarios, { committed: "xen-gntdev" });

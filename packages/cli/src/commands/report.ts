@@ -7,12 +7,14 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { ResultRecord } from "@mnlab/core";
 import {
   type CorePatchEvaluation,
   checkReport,
   type DocsIndex,
   docsAnchors,
   type MutationDocument,
+  RESULTS_SCHEMA,
   raceSlice,
   readBench,
   renderReport,
@@ -26,7 +28,7 @@ import { EXIT, firstLine, UsageError, writeFailure } from "../errors.ts";
 import { repoRoot, userPath } from "../paths.ts";
 import { drivers } from "../registry.ts";
 import { RunStopped, runWork } from "../runner.ts";
-import { workList } from "../work.ts";
+import { keyOf, type WorkItem, workKey, workList } from "../work.ts";
 import { sameSchedules } from "./same-schedule.ts";
 
 /** docs/*.md and the anchors each defines: references link only where they resolve. */
@@ -82,22 +84,63 @@ export function readCorePatches(outDir: string): CorePatchEvaluation[] {
     });
 }
 
+/**
+ * `--results file.json`: the records of an earlier run (a results document, e.g. the committed
+ * reports/data/results.json) instead of a fresh one. They must be the rows the registered
+ * drivers have, in the work list's order: a document from another tree is refused, not
+ * rendered half-right.
+ */
+export function readResults(path: string, items: readonly WorkItem[]): ResultRecord[] {
+  let doc: { schema?: unknown; results?: ResultRecord[] };
+  try {
+    doc = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new UsageError(`${path}: ${firstLine(e)}`);
+  }
+  if (doc.schema !== RESULTS_SCHEMA || !Array.isArray(doc.results)) {
+    throw new UsageError(`${path}: not an ${RESULTS_SCHEMA} document`);
+  }
+  const rows = doc.results;
+  const at = items.findIndex(
+    (w, i) =>
+      rows[i] === undefined || keyOf(w) !== workKey(rows[i]!.driver, rows[i]!.variant, rows[i]!.scenario),
+  );
+  if (at >= 0 || rows.length !== items.length) {
+    const want = at >= 0 ? keyOf(items[at]!) : `${items.length} rows`;
+    const got =
+      at >= 0
+        ? rows[at] === undefined
+          ? "nothing"
+          : workKey(rows[at]!.driver, rows[at]!.variant, rows[at]!.scenario)
+        : `${rows.length}`;
+    throw new UsageError(
+      `${path}: not the registered drivers' scenarios (expected ${want}, found ${got}): run mnlab report`,
+    );
+  }
+  return rows;
+}
+
 export async function reportCommand(o: {
   out?: string;
   check: boolean;
+  results?: string;
   jobs: number;
   resume: boolean;
 }): Promise<number> {
   const outDir = o.out === undefined ? resolve(repoRoot, "reports") : userPath(o.out);
   const items = await workList({ drivers: [], variants: [], scenarios: [] });
-  let results: Awaited<ReturnType<typeof runWork>>;
-  try {
-    results = await runWork(items, { budget: {}, jobs: o.jobs, progress: true, resume: o.resume });
-  } catch (e) {
-    // Half a report is no report: nothing is written, reports/ stays as it was.
-    if (!(e instanceof RunStopped)) throw e;
-    process.stderr.write(`mnlab: ${e.message}; ${outDir} is unchanged\n`);
-    return e.status;
+  let results: ResultRecord[];
+  if (o.results !== undefined) {
+    results = readResults(userPath(o.results), items);
+  } else {
+    try {
+      results = await runWork(items, { budget: {}, jobs: o.jobs, progress: true, resume: o.resume });
+    } catch (e) {
+      // Half a report is no report: nothing is written, reports/ stays as it was.
+      if (!(e instanceof RunStopped)) throw e;
+      process.stderr.write(`mnlab: ${e.message}; ${outDir} is unchanged\n`);
+      return e.status;
+    }
   }
   let bench: unknown | null;
   try {
