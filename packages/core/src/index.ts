@@ -99,6 +99,7 @@ export {
   type CoreVariant,
   coreFunctionNames,
   coreFunctions,
+  coreSymbol,
   coreVariantProblems,
   installCoreVariant,
   installedCoreVariant,

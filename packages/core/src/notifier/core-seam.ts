@@ -26,6 +26,7 @@ import {
   mnItreeRelease55,
 } from "./interval-notifier.ts";
 import {
+  __mmuNotifierInvalidateRangeEnd55,
   __mmuNotifierInvalidateRangeStart55,
   mnHlistInvalidateEnd55,
   mnHlistInvalidateRangeStart55,
@@ -45,6 +46,11 @@ export interface CoreFunctions {
   mn_itree_inv_end(nmm: MmuNotifierMm): Promise<void>;
   /** The classic pass of an end. */
   mn_hlist_invalidate_end(nmm: MmuNotifierMm, range: MmuNotifierRange): Promise<void>;
+  /**
+   * The end of a range (mn_itree_inv_end, then the classic pass); the kernel's only_end
+   * argument is not modelled (the model has no ->invalidate_range op for it to skip).
+   */
+  __mmu_notifier_invalidate_range_end(range: MmuNotifierRange): Promise<void>;
   /** exit_mmap's interval-tree pass. */
   mn_itree_release(nmm: MmuNotifierMm, mm: MmStruct): Promise<void>;
   mmu_interval_notifier_remove(sub: MmuIntervalNotifier): Promise<void>;
@@ -62,6 +68,12 @@ export interface CoreVariant {
   /** One line: what the patch changes. */
   description: string;
   replaces: Partial<CoreFunctions>;
+  /**
+   * New API the patch adds (EXPORT_SYMBOL), by kernel name: functions the merged core does
+   * not have, which a driver written against the patched core reaches with coreSymbol()
+   * (symbol_get). Not part of the replaceable table; absent on the merged core.
+   */
+  provides?: Record<string, (...args: never[]) => unknown>;
 }
 
 let merged: CoreFunctions | null = null;
@@ -74,6 +86,7 @@ function mergedCore(): CoreFunctions {
     mn_hlist_invalidate_range_start: mnHlistInvalidateRangeStart55,
     mn_itree_inv_end: mnItreeInvEnd55,
     mn_hlist_invalidate_end: mnHlistInvalidateEnd55,
+    __mmu_notifier_invalidate_range_end: __mmuNotifierInvalidateRangeEnd55,
     mn_itree_release: mnItreeRelease55,
     mmu_interval_notifier_remove: mmuIntervalNotifierRemove55,
     mmu_interval_read_begin: mmuIntervalReadBegin55,
@@ -100,6 +113,17 @@ export function installedCoreVariant(): CoreVariant | null {
   return installed?.variant ?? null;
 }
 
+/**
+ * include/linux/module.h: symbol_get() — the installed core variant's exported symbol of
+ * that name (its `provides`), or null: the merged core exports none of them. A driver
+ * written against a patched core's new API looks it up at open and fails the open when it
+ * is absent, so on the merged core it reports that instead of running without it.
+ */
+export function coreSymbol<F extends (...args: never[]) => unknown>(name: string): F | null {
+  const fn = installed?.variant.provides?.[name];
+  return fn === undefined ? null : (fn as F);
+}
+
 /** The names the seam offers, in the table's order. */
 export function coreFunctionNames(): CoreFunctionName[] {
   return Object.keys(mergedCore()) as CoreFunctionName[];
@@ -118,6 +142,17 @@ export function coreVariantProblems(v: unknown): string[] {
     out.push("id must be lower-case letters, digits and dashes");
   if (typeof o.description !== "string" || o.description.trim() === "" || o.description.includes("\n"))
     out.push("description must be one non-empty line");
+  if (o.provides !== undefined) {
+    if (typeof o.provides !== "object" || o.provides === null)
+      out.push("provides must be an object of functions by kernel name");
+    else
+      for (const [name, fn] of Object.entries(o.provides)) {
+        if (!/^[a-z_][a-z0-9_]*$/.test(name)) out.push(`provides.${name} is not a kernel symbol name`);
+        else if ((coreFunctionNames() as string[]).includes(name))
+          out.push(`provides.${name} is in the seam's table: replace it instead`);
+        else if (typeof fn !== "function") out.push(`provides.${name} is not a function`);
+      }
+  }
   if (typeof o.replaces !== "object" || o.replaces === null) {
     out.push("replaces must be an object of functions by kernel name");
     return out;

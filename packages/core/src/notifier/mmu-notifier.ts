@@ -276,16 +276,25 @@ export async function mnHlistInvalidateEnd55(nmm: MmuNotifierMm, range: MmuNotif
   await k.srcu.readUnlock(idx);
 }
 
+/**
+ * mm/mmu_notifier.c: __mmu_notifier_invalidate_range_end(range, only_end) @5.5 — called
+ * through the core seam. The model has no ->invalidate_range op (the secondary-TLB flush
+ * only_end skips), so it takes the range alone.
+ */
+export async function __mmuNotifierInvalidateRangeEnd55(range: MmuNotifierRange): Promise<void> {
+  const nmm = range.mm.notifierMm!;
+  if (nmm.hasItree) await coreFunctions().mn_itree_inv_end(nmm);
+  if (nmm.list.length > 0) await coreFunctions().mn_hlist_invalidate_end(nmm, range);
+}
+
 /** include/linux/mmu_notifier.h: mmu_notifier_invalidate_range_end() @5.5 */
 export async function mmuNotifierInvalidateRangeEnd(range: MmuNotifierRange): Promise<void> {
   const k = range.mm.kernel;
   if (range.blockable) k.ex.mightSleep("mmu_notifier_invalidate_range_end");
   k.ex.trace("call", "mmu_notifier_invalidate_range_end", range.mm.name, describeRange(range));
   if (range.mm.hasNotifiers) {
-    const nmm = range.mm.notifierMm!;
     k.invalidateStartMap.acquire();
-    if (nmm.hasItree) await coreFunctions().mn_itree_inv_end(nmm);
-    if (nmm.list.length > 0) await coreFunctions().mn_hlist_invalidate_end(nmm, range);
+    await coreFunctions().__mmu_notifier_invalidate_range_end(range);
     k.invalidateStartMap.release();
   }
   range.mm.activeInvalidations--;
