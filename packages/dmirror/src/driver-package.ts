@@ -24,6 +24,7 @@ import {
   type Kernel,
   type MmStruct,
 } from "@mnlab/core";
+import { continuousInvalidationScenarios } from "./continuous-invalidation.ts";
 import { dmirrorFopsOpen, dmirrorFopsRelease } from "./dmirror.ts";
 import { dmirrorFault } from "./fault.ts";
 import { selftestScenarios } from "./selftests.ts";
@@ -122,5 +123,5 @@ export const driverPackage: DriverPackage = {
   },
   patches: [],
   variants: [dmirrorVariant],
-  scenarios: [...selftestScenarios, ...conformance(expectations)],
+  scenarios: [...selftestScenarios, ...conformance(expectations), ...continuousInvalidationScenarios],
 };
