@@ -1,5 +1,7 @@
 /**
- * The four variants: each gntdev version on each guest kind. The guest kind is the
+ * The variant factory: each gntdev version on each guest kind (the variants themselves are
+ * declared in legacy/index.ts and interval/index.ts, next to the code they run, so a copy of
+ * a version's directory — new-variant, mutate — runs its own copy of that code). The guest kind is the
  * hypervisor's knob (xen_feature(XENFEAT_auto_translated_physmap), read into gntdev's
  * use_ptemod at module init), so it is fixed per variant; every scenario states what it
  * expects in both kinds and runs in both.
@@ -9,13 +11,15 @@
 import { fileURLToPath } from "node:url";
 import type { DriverModel } from "@mnlab/core";
 import { type GntdevImpl, type GuestMode, openGntdev } from "./common/gntdev-file.ts";
-import { gntdev55 } from "./interval/gntdev.ts";
-import { gntdev54 } from "./legacy/gntdev.ts";
 
 const FILES = ["drivers/xen/gntdev.c", "drivers/xen/gntdev-common.h"];
 
-export function gntdevVariant(version: "legacy" | "interval", mode: GuestMode): DriverModel {
-  const impl = (version === "legacy" ? gntdev54 : gntdev55) as GntdevImpl<unknown>;
+export function gntdevVariant<M>(
+  version: "legacy" | "interval",
+  mode: GuestMode,
+  gntdev: GntdevImpl<M>,
+): DriverModel {
+  const impl = gntdev as GntdevImpl<unknown>;
   const kind = mode === "pv" ? "PV (use_ptemod)" : "HVM/PVH (auto-translated)";
   return {
     info: {
@@ -33,8 +37,3 @@ export function gntdevVariant(version: "legacy" | "interval", mode: GuestMode): 
     open: (k, mm) => openGntdev(impl, mode, k, mm),
   };
 }
-
-export const legacy = gntdevVariant("legacy", "pv");
-export const interval = gntdevVariant("interval", "pv");
-export const legacyHvm = gntdevVariant("legacy", "hvm");
-export const intervalHvm = gntdevVariant("interval", "hvm");

@@ -9,11 +9,14 @@
  * PTE pointers of PV mappings, and reports an implicit unmap of a grant PTE.
  */
 import type { DriverPackage } from "@mnlab/core";
-import { interval, intervalHvm, legacy, legacyHvm } from "./driver.ts";
+import { interval, intervalHvm } from "./interval/index.ts";
+import { legacy, legacyHvm } from "./legacy/index.ts";
 import { conformanceExpectations, conformanceScenarios, referenceScenarios, scenarios } from "./scenarios.ts";
 
 export { type GntdevContext, type GuestMode, gntdevOf } from "./common/gntdev-file.ts";
-export { gntdevVariant, interval, intervalHvm, legacy, legacyHvm } from "./driver.ts";
+export { gntdevVariant } from "./driver.ts";
+export { interval, intervalHvm } from "./interval/index.ts";
+export { legacy, legacyHvm } from "./legacy/index.ts";
 export { Xen } from "./xen/hypervisor.ts";
 export { conformanceExpectations, conformanceScenarios, referenceScenarios, scenarios };
 
