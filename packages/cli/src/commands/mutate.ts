@@ -17,7 +17,14 @@ import { type ResultRecord, runScenario, type Scenario } from "@mnlab/core";
 import { int, stableJson, table } from "@mnlab/report";
 import { choices, firstLine, UsageError } from "../errors.ts";
 import { survivorNote } from "../mutate/notes.ts";
-import { type Mutant, mutantsOf, OPERATORS, type Operator, unifiedDiff } from "../mutate/operators.ts";
+import {
+  definesScenarios,
+  type Mutant,
+  mutantsOf,
+  OPERATORS,
+  type Operator,
+  unifiedDiff,
+} from "../mutate/operators.ts";
 import { withMutant } from "../mutate/workspace.ts";
 import type { ExplorationFlags } from "../options.ts";
 import { repoRoot, userPath } from "../paths.ts";
@@ -108,7 +115,10 @@ async function mutateOne(target: string, o: MutateOptions): Promise<MutationDriv
   const operators = o.operator as Operator[];
 
   const snapshot = new Map(src.files.map((f) => [f, readFileSync(f, "utf8")]));
-  let mutants: Mutant[] = src.files.flatMap((f) => mutantsOf(f, snapshot.get(f)!, repoRoot));
+  // Scenario modules are the test, not the variant: the mutant runs the driver's original
+  // scenarios, so a mutated scenario file could only ever "survive".
+  const modelFiles = src.files.filter((f) => !definesScenarios(f, snapshot.get(f)!));
+  let mutants: Mutant[] = modelFiles.flatMap((f) => mutantsOf(f, snapshot.get(f)!, repoRoot));
   if (operators.length > 0) mutants = mutants.filter((m) => operators.includes(m.operator));
   mutants.sort(
     (a, b) => OPERATORS.indexOf(a.operator) - OPERATORS.indexOf(b.operator) || (a.id < b.id ? -1 : 1),

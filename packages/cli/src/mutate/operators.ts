@@ -470,3 +470,21 @@ export function unifiedDiff(label: string, before: string, after: string): strin
   for (let i = a.length - s; i < aEnd; i++) lines.push(` ${a[i]}`);
   return lines.join("\n");
 }
+
+/**
+ * Does the module define scenarios (export a value declared as `Scenario` or `Scenario[]`)?
+ * Those modules are the test side of a driver package (scenarios.ts, dmirror's selftests.ts).
+ */
+export function definesScenarios(file: string, text: string): boolean {
+  const sf = parse(file, text);
+  let yes = false;
+  ts.forEachChild(sf, (n) => {
+    if (!ts.isVariableStatement(n)) return;
+    if (!n.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) return;
+    for (const d of n.declarationList.declarations) {
+      if (d.type !== undefined && /^(readonly\s+)?Scenario(\[\])?$/.test(d.type.getText(sf).trim()))
+        yes = true;
+    }
+  });
+  return yes;
+}
