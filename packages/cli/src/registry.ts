@@ -1,34 +1,43 @@
 /**
  * The driver packages `mnlab` knows: each exports its `driverPackage` (variants, scenarios
- * with expectations, designs, patches). Adding a driver is one import and one list entry.
+ * with expectations, designs, patches). Adding a driver is one list entry.
  *
  * MNLAB_DRIVERS=path/to/module.ts replaces the list with the module's `driverPackages` (or its
  * single `driverPackage`): the CLI's own tests use it to run on a small fixture driver, and a
  * driver still being written can be tried before it is registered here.
  */
 import { pathToFileURL } from "node:url";
-import { driverPackage as amdgpu } from "@mnlab/amdgpu";
 import { contractProblems, type DriverPackage } from "@mnlab/core";
-import { driverPackage as dmirror } from "@mnlab/dmirror";
-import { driverPackage as hfi1 } from "@mnlab/hfi1";
-import { driverPackage as nouveau } from "@mnlab/nouveau";
-import { driverPackage as radeon } from "@mnlab/radeon";
-import { driverPackage as rdmaOdp } from "@mnlab/rdma-odp";
-import { driverPackage as xenGntdev } from "@mnlab/xen-gntdev";
-import { choices, UsageError } from "./errors.ts";
+import { choices, ToolFailure, UsageError } from "./errors.ts";
 import { loadError } from "./load-error.ts";
 import { userPath } from "./paths.ts";
 
-/** Registered drivers, in the order the reports show them. */
-export const BUILT_IN: readonly DriverPackage[] = [
-  amdgpu,
-  nouveau,
-  radeon,
-  rdmaOdp,
-  hfi1,
-  xenGntdev,
-  dmirror,
+/**
+ * Registered drivers, in the order the reports show them. Imported when first needed, so a
+ * package that throws while it loads (a model under edit) is one line naming it, not a stack
+ * trace before the command has started.
+ */
+const BUILT_IN: readonly [string, () => Promise<{ driverPackage: DriverPackage }>][] = [
+  ["@mnlab/amdgpu", () => import("@mnlab/amdgpu")],
+  ["@mnlab/nouveau", () => import("@mnlab/nouveau")],
+  ["@mnlab/radeon", () => import("@mnlab/radeon")],
+  ["@mnlab/rdma-odp", () => import("@mnlab/rdma-odp")],
+  ["@mnlab/hfi1", () => import("@mnlab/hfi1")],
+  ["@mnlab/xen-gntdev", () => import("@mnlab/xen-gntdev")],
+  ["@mnlab/dmirror", () => import("@mnlab/dmirror")],
 ];
+
+async function builtIn(): Promise<DriverPackage[]> {
+  const out: DriverPackage[] = [];
+  for (const [name, load] of BUILT_IN) {
+    try {
+      out.push((await load()).driverPackage);
+    } catch (e) {
+      throw new ToolFailure(`driver package ${name} does not load: ${loadError(e)}`);
+    }
+  }
+  return out;
+}
 
 function checkPackage(p: unknown, from: string): DriverPackage {
   const d = p as Partial<DriverPackage> | null;
@@ -52,7 +61,7 @@ export async function drivers(): Promise<DriverPackage[]> {
   if (cached !== null) return cached;
   const override = process.env.MNLAB_DRIVERS;
   if (override === undefined || override === "") {
-    cached = [...BUILT_IN];
+    cached = await builtIn();
     return cached;
   }
   let mod: Record<string, unknown>;
