@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { outcomeOf } from "../src/commands/evaluate.ts";
 import { divergence } from "../src/commands/replay.ts";
-import { type Mutant, mutantsOf, OPERATORS, unifiedDiff } from "../src/mutate/operators.ts";
+import { definesScenarios, type Mutant, mutantsOf, OPERATORS, unifiedDiff } from "../src/mutate/operators.ts";
 
 const SRC = `import { mmput, mmuIntervalNotifierInsert, mmuIntervalNotifierRemove } from "@mnlab/core";
 
@@ -149,5 +149,17 @@ describe("replay: where a replay left the recorded decisions", () => {
     expect(divergence([0, 1, 1], [0, 2, 1])).toBe(2);
     expect(divergence([0, 1, 1, 0], [0, 1, 1])).toBe(4);
     expect(divergence([0], [0, 1])).toBe(2);
+  });
+});
+
+describe("definesScenarios", () => {
+  it("tells a scenario module (the test side) from a model module", () => {
+    expect(definesScenarios("s.ts", "export const V1: Scenario = { name: 'x' };")).toBe(true);
+    expect(definesScenarios("s.ts", "export const all: Scenario[] = [];")).toBe(true);
+    expect(definesScenarios("s.ts", "export const all: readonly Scenario[] = [];")).toBe(true);
+    expect(definesScenarios("m.ts", SRC)).toBe(false);
+    // Not exported, or not a Scenario: a model may well hold a local list of something else.
+    expect(definesScenarios("m.ts", "const local: Scenario[] = [];")).toBe(false);
+    expect(definesScenarios("m.ts", "export const ranges: ScenarioRange[] = [];")).toBe(false);
   });
 });
