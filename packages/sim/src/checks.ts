@@ -27,6 +27,23 @@ export type InvariantCheck = () => string | { kind: FailureKind; message: string
  */
 export interface CheckOptions {
   protectedBy?: readonly Holdable[] | (() => Iterable<Holdable>);
+  /**
+   * What the check reads, as a value that changes whenever any of that state is written: a
+   * string of version counters and the values it tests (the device oracles' cache key, the
+   * notifier core's seq and counts). The runtime compares it across every point of an
+   * execution that a partial-order reduction watches, and a step that changes it is visible
+   * to the check (footprint.ts, CHECKS_OBJECT). Leave it out and every step is visible,
+   * which is sound and makes the reduction walk what exhaustive search walks. It must cover
+   * everything the check's result depends on, locks it asks isHeld() about included (the
+   * `protectedBy` locks' are added by the runtime); missing a field is unsound.
+   *
+   * A check with `protectedBy` locks and no watch is taken at its word: it reads only state
+   * those locks protect, which changes only inside their critical sections and is seen only
+   * while they are free, so its watch is the locks' held state and release counts (the
+   * step that releases one is the step whose work the check can see next). A check that
+   * gates itself instead (protectedBy naming no lock, isHeld() inside) must give a watch.
+   */
+  watch?: () => string | number;
 }
 
 /** A check that failed: the kind it reports and its message. */
@@ -40,7 +57,10 @@ export class InvariantChecks {
     name: string;
     check: InvariantCheck;
     protectedBy: CheckOptions["protectedBy"];
+    watch: CheckOptions["watch"];
   }[] = [];
+  /** Checks registered without a watch: every step is visible to them. */
+  private unwatched = 0;
   private readonly exitChecks: { name: string; check: InvariantCheck }[] = [];
   /** Checks registered with `protectedBy`: also run whenever a lock is released. */
   private protectedCount = 0;
@@ -54,9 +74,36 @@ export class InvariantChecks {
     return this.protectedCount > 0;
   }
 
+  /** Whether some per-step check declared no watch: its state is every step's (footprint.ts). */
+  get opaque(): boolean {
+    return this.unwatched > 0;
+  }
+
   add(name: FailureKind, check: InvariantCheck, opts: CheckOptions): void {
-    this.checks.push({ name, check, protectedBy: opts.protectedBy });
+    this.checks.push({ name, check, protectedBy: opts.protectedBy, watch: opts.watch });
     if (opts.protectedBy !== undefined) this.protectedCount++;
+    if (opts.watch === undefined && opts.protectedBy === undefined) this.unwatched++;
+  }
+
+  /**
+   * The state every watched check reads, as one string: equal at two points of an execution
+   * only if no step between them wrote any of it (each check's watch, and whether each of its
+   * protectedBy locks is held). Only asked while a reduction records footprints.
+   */
+  watchKey(): string {
+    let key = "";
+    for (const { protectedBy, watch } of this.checks) {
+      key += `${watch === undefined ? "" : watch()}/`;
+      if (protectedBy !== undefined) {
+        const list = typeof protectedBy === "function" ? protectedBy() : protectedBy;
+        for (const l of list) {
+          key += this.isHeld(l) ? "1" : "0";
+          if (watch === undefined) key += `${this.releases.get(l) ?? 0},`;
+        }
+      }
+      key += ";";
+    }
+    return key;
   }
 
   addAtExit(name: FailureKind, check: InvariantCheck): void {
@@ -74,7 +121,13 @@ export class InvariantChecks {
     this.holders.set(lock, (this.holders.get(lock) ?? 0) + 1);
   }
 
+  /** Releases of each lock, counted once a reduction asks for watch keys (watchKey). */
+  private readonly releases = new Map<Holdable, number>();
+  /** Set when watch keys are wanted: released() then counts (a cost plain runs do not pay). */
+  countReleases = false;
+
   released(lock: Holdable): void {
+    if (this.countReleases) this.releases.set(lock, (this.releases.get(lock) ?? 0) + 1);
     const n = (this.holders.get(lock) ?? 0) - 1;
     if (n > 0) this.holders.set(lock, n);
     else this.holders.delete(lock);

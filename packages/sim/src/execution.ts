@@ -39,7 +39,7 @@ import {
   type ThreadSnapshot,
   type WaitForEdge,
 } from "./failure.ts";
-import { ANY_OBJECT, type FootprintLog, threadObject } from "./footprint.ts";
+import { ANY_OBJECT, CHECKS_OBJECT, type FootprintLog, threadObject } from "./footprint.ts";
 import type { Lockdep } from "./lockdep.ts";
 import { type ChoicePoint, type Chooser, Scheduler } from "./scheduler.ts";
 import { type Holdable, SimThread, type ThreadHandle } from "./thread.ts";
@@ -106,12 +106,15 @@ export class Execution {
   private watchdog: NodeJS.Immediate | null = null;
   private readonly detectForeignAwait: boolean;
   private readonly checksEnabled: boolean;
+  /** The checks' watch key at the last point (footprint.ts), while footprints are recorded. */
+  private watched: string | null = null;
 
   constructor(opts: ExecutionOptions) {
     this.seed = opts.seed;
     this.scheduler = new Scheduler(opts.chooser);
     this.checks = new InvariantChecks();
     this.scheduler.checks = this.checks;
+    this.checks.countReleases = this.scheduler.footprints !== null;
     this.lockdep = opts.lockdep;
     this.maxSteps = opts.maxSteps;
     this.tracer = new Tracer(opts.record);
@@ -323,6 +326,11 @@ export class Execution {
     if (this.stepCount > this.maxSteps) {
       this.fail("livelock", `step bound ${this.maxSteps} exceeded (thread ${t.name} blocking on ${on.name})`);
     }
+    // The step that ends here is checked like one that ends at a point: a state it leaves
+    // must be seen before anything else runs (and the reduction's visibility argument,
+    // footprint.ts, needs every step's end checked).
+    this.runChecks(t);
+    if (this.failed !== null) throw new ExecutionAborted();
     t.state = "blocked";
     t.blockedOn = on;
     // Once woken it re-reads whatever its wait was for: unless the caller says what that is,
@@ -526,6 +534,16 @@ export class Execution {
   }
 
   private runChecks(t: SimThread, onlyProtected = false): void {
+    const fp = this.scheduler.footprints;
+    if (fp !== null && this.checks.any && !this.checks.opaque) {
+      // The visibility condition (footprint.ts): a step that changed what a check reads
+      // touches CHECKS_OBJECT, so the reduction orders it against every other such step.
+      const key = this.checks.watchKey();
+      if (key !== this.watched) {
+        this.watched = key;
+        fp.touch(t, CHECKS_OBJECT);
+      }
+    }
     const f = this.checks.run(onlyProtected);
     if (f !== null) this.recordFailure(f.kind, f.message, t);
   }

@@ -13,9 +13,36 @@
  *   - a point that names no object (cond_resched, cpu_relax, a model's own bare point),
  *   - the step after a block (the woken thread re-reads whatever it waited for),
  *   - a wait_event condition (the condition reads fields of its own),
- *   - every step of an execution that registered invariant checks: a check reads model
- *     state after every step, and that state is not named by any point, so no step can be
- *     shown invisible to it (see strategy/bpor.ts: the reduction is then none).
+ *   - every step of an execution that registered an invariant check with no watch (below).
+ *
+ * Invariant checks and the visibility condition. A check runs at the end of every step
+ * (checks.ts) and reads model state that no point names — PTEs, device entries, the notifier
+ * core's seq and counts. For a safety property read this way, a reduction may reorder two
+ * steps only if the check cannot tell: the visibility condition of ample/persistent sets
+ * (a step that changes what the property reads is "visible", and visible steps are never
+ * reordered against each other). Here each check declares a watch (CheckOptions.watch: a
+ * value that changes whenever the state it reads is written — version counters and the
+ * tested values — with its protectedBy locks' held state added by the runtime). While a
+ * reduction records footprints, the runtime samples the watches at every point where
+ * checks run (the end of each step, blocking ones included, and the release of a lock in
+ * the middle of one); a step during which the sample changed also touches CHECKS_OBJECT.
+ * Why that is enough:
+ *   1. The check's result is a function of the watched state, which changes only in steps
+ *      marked visible; every step's end is sampled, so each visible step's result is seen
+ *      right after it, and an invisible step's end repeats the previous sample (the checks
+ *      are stuttering-invariant: the same state checked twice gives the same answer).
+ *   2. Visible steps all conflict (CHECKS_OBJECT), so every execution the reduction treats
+ *      as equivalent runs them in the same order, each after the same causal past, so with
+ *      the same effect: the sequence of distinct states the checks see is the same. A check
+ *      failure is therefore a failure raised by the visible step itself, which the search
+ *      preserves like an oops (strategy/bpor.ts).
+ *   3. "Changed" and not "wrote": two steps the footprints call independent cannot write the
+ *      same model state (that state is protected by a lock whose operations are points, or
+ *      is a cell of its own), so whether a step changes the watched state does not depend on
+ *      the order of steps independent of it.
+ * A check with protectedBy locks and no watch reads only what those locks protect; its
+ * watch is their held state and release counts. Only a check with neither is opaque, and
+ * then every step is ANY_OBJECT, as exhaustive search.
  * Thread lifetimes have an object of their own, `thread#<id>`: the spawner's step that
  * creates the thread, the thread's first step, the step that ends it (exit wakes joiners),
  * and a join's point and its wake-up all touch it.
@@ -27,6 +54,12 @@ import type { SimThread } from "./thread.ts";
 
 /** The footprint that conflicts with every step. */
 export const ANY_OBJECT = "*";
+
+/**
+ * The pseudo-object of the invariant checks' state: touched by every step that changed what
+ * a watched check reads (checks.ts CheckOptions.watch), so all such steps conflict.
+ */
+export const CHECKS_OBJECT = "<checks>";
 
 /** The object of a thread's lifetime (spawn, first step, exit, join). */
 export function threadObject(id: number): string {
@@ -88,8 +121,8 @@ export class FootprintRecorder {
     else a.push(object);
   }
 
-  finish(s: { live: readonly SimThread[]; checks: { any: boolean } | null }): FootprintLog {
-    const visible = s.checks?.any === true;
+  finish(s: { live: readonly SimThread[]; checks: { opaque: boolean } | null }): FootprintLog {
+    const visible = s.checks?.opaque === true;
     for (const t of s.live)
       this.log.pending.push({ thread: t.id, object: visible ? ANY_OBJECT : t.footprint });
     return this.log;

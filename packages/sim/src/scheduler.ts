@@ -35,8 +35,8 @@ export class Scheduler {
   preemptions = 0;
   /** The steps' footprints, when the strategy wants them. */
   readonly footprints: FootprintRecorder | null;
-  /** The execution's invariant checks: while any is registered, every step is visible to it. */
-  checks: { readonly any: boolean } | null = null;
+  /** The execution's invariant checks: while one without a watch is registered, every step is visible to it. */
+  checks: { readonly opaque: boolean } | null = null;
 
   constructor(private readonly chooser: Chooser) {
     this.footprints = chooser.wantsFootprints === true ? new FootprintRecorder() : null;
@@ -76,7 +76,7 @@ export class Scheduler {
     const next = this.threads[chosen]!;
     if (this.footprints !== null) {
       const choice = enabled.length === 1 ? -1 : this.choicePoints.length - 1;
-      this.footprints.step(next, this.checks?.any === true ? ANY_OBJECT : next.footprint, choice);
+      this.footprints.step(next, this.checks?.opaque === true ? ANY_OBJECT : next.footprint, choice);
     }
     return next;
   }

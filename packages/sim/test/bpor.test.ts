@@ -5,8 +5,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  ANY_OBJECT,
   Atomic,
   BporStrategy,
+  CHECKS_OBJECT,
   type Execution,
   ExhaustiveStrategy,
   Lockdep,
@@ -28,7 +30,8 @@ type Op =
   | { t: "bugIf"; cell: number; v: number }
   | { t: "wake" }
   | { t: "waitFor"; cell: number; v: number }
-  | { t: "relax" };
+  | { t: "relax" }
+  | { t: "oops" };
 
 const cellArb = fc.integer({ min: 0, max: 2 });
 const lockArb = fc.integer({ min: 0, max: 2 });
@@ -44,14 +47,40 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ t: fc.constant("waitFor" as const), cell: cellArb, v: valueArb }),
   fc.record({ t: fc.constant("relax" as const) }),
 );
+/** With unconditional failures of a second kind and watched invariant checks (see build). */
+const opWithOopsArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 9, arbitrary: opArb },
+  { weight: 1, arbitrary: fc.constant({ t: "oops" as const }) },
+);
+const checkedProgramArb = fc.array(fc.array(opWithOopsArb, { minLength: 1, maxLength: 4 }), {
+  minLength: 2,
+  maxLength: 3,
+});
 const programArb = fc.array(fc.array(opArb, { minLength: 1, maxLength: 4 }), { minLength: 2, maxLength: 3 });
 
 /** The program, and where it leaves its terminal state (cells, atomic, what each thread read). */
-function build(threads: Op[][], out: { state: string }): Program {
+function build(threads: Op[][], out: { state: string }, checked = false): Program {
   return async (ex: Execution) => {
     const cells = [0, 1, 2].map((i) => new SharedCell(ex, `c${i}`, 0));
     // Locks 0 and 1 are spinlocks, lock 2 a mutex: different blocking paths.
     const locks = [new SpinLock(ex, "L0"), new SpinLock(ex, "L1"), new Mutex(ex, "M2")];
+    const guarded = { n: 0 };
+    if (checked) {
+      // Invariant checks with watches (checks.ts): one on two cells, read after every step;
+      // one on a cell while L0 is free (protectedBy), which 'locked' ops update in two stores.
+      const [c0, c1, c2] = cells as [SharedCell<number>, SharedCell<number>, SharedCell<number>];
+      ex.addCheck("stale-access", () => (c0.peek() === 2 && c1.peek() === 1 ? "c0 2 with c1 1" : null), {
+        watch: () => `${c0.peek()},${c1.peek()}`,
+      });
+      ex.addCheck("core-invariant", () => (c2.peek() % 2 === 1 && c2.peek() > 1 ? "c2 odd" : null), {
+        protectedBy: [locks[0]!],
+        watch: () => c2.peek(),
+      });
+      // No watch: state only L1's critical sections write ('locked' on lock 1), seen while L1 is free.
+      ex.addCheck("leak", () => (guarded.n === 4 ? "L1's sections ran 1 then 2" : null), {
+        protectedBy: [locks[1]!],
+      });
+    }
     const atomic = new Atomic(ex, "a", 0);
     const wq = new WaitQueue(ex, "wq");
     const seen: number[][] = threads.map(() => []);
@@ -71,6 +100,7 @@ function build(threads: Op[][], out: { state: string }): Program {
             case "locked": {
               const l = locks[op.lock]!;
               await l.lock();
+              if (op.lock === 1) guarded.n = guarded.n * 2 + op.v;
               const v = await cells[op.cell]!.load();
               await cells[op.cell]!.store(v + op.v);
               await l.unlock();
@@ -102,6 +132,9 @@ function build(threads: Op[][], out: { state: string }): Program {
             case "relax":
               await ex.condResched();
               break;
+            case "oops":
+              await ex.condResched();
+              throw Object.assign(new Error(`t${ti} oopses`), { failureKind: "kernel-warn" });
           }
         }
       }),
@@ -117,7 +150,12 @@ interface Reached {
   executions: number;
 }
 
-async function search(threads: Op[][], strategy: Strategy, budget: number): Promise<Reached> {
+async function search(
+  threads: Op[][],
+  strategy: Strategy,
+  budget: number,
+  checked = false,
+): Promise<Reached> {
   const terminal = new Set<string>();
   const kinds = new Set<string>();
   let n = 0;
@@ -125,7 +163,7 @@ async function search(threads: Op[][], strategy: Strategy, budget: number): Prom
     const out = { state: "" };
     // Lockdep off: its graph spans executions, so what it reports depends on the order the
     // executions ran in, not on the schedules reached.
-    const o = await runExecution(build(threads, out), strategy, new Lockdep(false), 500, false);
+    const o = await runExecution(build(threads, out, checked), strategy, new Lockdep(false), 500, false);
     strategy.endExecution(o);
     if (o.failure !== null) kinds.add(o.failure.kind);
     else terminal.add(out.state);
@@ -147,6 +185,59 @@ describe("bounded partial-order reduction", () => {
       { numRuns: 60, seed: 18 },
     );
   }, 120_000);
+
+  // Fails when the failing step is not made to conflict with the other threads' pending steps
+  // (bpor.ts addRaces), or when runChecks stops touching CHECKS_OBJECT: both were tried.
+  it("with watched invariant checks and failures that end the execution, reaches the same kinds and states", async () => {
+    await fc.assert(
+      fc.asyncProperty(checkedProgramArb, fc.integer({ min: 0, max: 2 }), async (threads, bound) => {
+        const full = await search(threads, new ExhaustiveStrategy(bound), 20_000, true);
+        const reduced = await search(threads, new BporStrategy(bound), 20_000, true);
+        expect(reduced.terminal).toEqual(full.terminal);
+        expect(reduced.kinds).toEqual(full.kinds);
+        expect(reduced.executions).toBeLessThanOrEqual(full.executions);
+      }),
+      { numRuns: 60, seed: 1818 },
+    );
+  }, 120_000);
+
+  it("logs the visibility condition: the steps that change a watched check's state touch CHECKS_OBJECT", async () => {
+    const prog: Program = async (ex) => {
+      const c0 = new SharedCell(ex, "c0", 0);
+      const other = new SharedCell(ex, "other", 0);
+      ex.addCheck("stale-access", () => (c0.peek() === 9 ? "c0 is 9" : null), { watch: () => c0.peek() });
+      const a = ex.spawn("a", async () => {
+        await other.store(1);
+        await c0.store(1);
+        await other.store(2);
+      });
+      await a.join();
+    };
+    const s = new BporStrategy(0);
+    s.beginExecution(0);
+    const o = await runExecution(prog, s, new Lockdep(false), 100, false);
+    const log = o.footprints!;
+    const touched = log.object.filter((_, i) => log.also[i]?.includes(CHECKS_OBJECT) === true);
+    // main's first step (it registers the check) and the store to c0 change the watch; the
+    // stores to `other`, the thread's start and main's join do not.
+    expect(touched).toEqual([ANY_OBJECT, "c0"]);
+    expect(log.object.filter((x) => x === "other").length).toBe(2);
+  });
+
+  it("a watched check makes only the steps that change its state dependent", async () => {
+    const threads: Op[][] = [0, 1, 2].map((i) => [
+      { t: "store", cell: i, v: 1 },
+      { t: "load", cell: i },
+      { t: "store", cell: i, v: 2 },
+    ]);
+    const full = await search(threads, new ExhaustiveStrategy(2), 20_000, true);
+    const reduced = await search(threads, new BporStrategy(2), 20_000, true);
+    expect(reduced.terminal).toEqual(full.terminal);
+    expect(reduced.kinds).toEqual(full.kinds);
+    // c2's stores are invisible to both checks (the L0 check reads c2 but only odd values
+    // above 1 fail... its watch is c2 itself, so they are visible): still fewer than full.
+    expect(reduced.executions).toBeLessThan(full.executions);
+  });
 
   it("runs fewer executions when the threads touch different objects", async () => {
     const threads: Op[][] = [0, 1, 2].map((i) => [

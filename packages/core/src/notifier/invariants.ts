@@ -272,9 +272,48 @@ class CoreOracle implements CoreEvents {
   }
 }
 
+/**
+ * What the two state checks below read, as one string (their watch, @mnlab/sim checks.ts):
+ * per mm the lock gate, the seq, the counts, the tree, the deferred list and the hlist's
+ * counters, and the callbacks the oracle saw enter and leave. A step that changes none of it
+ * is invisible to the checks, and a partial-order reduction may reorder it freely.
+ */
+function coreStateKey(kernel: Kernel, oracle: CoreOracle): string {
+  const ex = kernel.ex;
+  const id = (o: object): number => {
+    let n = objectIds.get(o);
+    if (n === undefined) objectIds.set(o, (n = ++lastObjectId));
+    return n;
+  };
+  let key = ex.isHeld(kernel.invalidateStartMap) ? "S" : "s";
+  for (const mm of kernel.mms) {
+    const nmm = mm.notifierMm;
+    key += `|${id(mm)}:${mm.alive ? 1 : 0}${mm.exited ? 1 : 0},${mm.activeInvalidations}`;
+    if (nmm === null) continue;
+    key += `,${ex.isHeld(nmm.lock) ? 1 : 0}${nmm.hasItree ? 1 : 0},${nmm.invalidateSeq},${nmm.activeInvalidateRanges}t`;
+    for (const sub of nmm.itree.items()) key += `${id(sub)}.${sub.invalidateSeq},`;
+    key += "d";
+    for (const sub of nmm.deferredList) key += `${id(sub)}.${sub.invalidateSeq}.${sub.rbEmpty ? 1 : 0},`;
+    key += "l";
+    for (const sub of nmm.list) {
+      const notifiers = (sub as unknown as { notifiers?: unknown }).notifiers;
+      key += `${id(sub)}.${sub.internal ? 1 : 0}.${String(notifiers)},`;
+    }
+  }
+  key += "r";
+  for (const c of oracle.running) key += `${id(c.sub)}.${c.sub.mm === null ? 0 : id(c.sub.mm)},`;
+  for (const [sub, n] of oracle.releases) key += `${id(sub)}x${n},`;
+  return key;
+}
+
+/** Stable small ids for the watch key (identity matters to the checks, not names). */
+const objectIds = new WeakMap<object, number>();
+let lastObjectId = 0;
+
 export function installCoreInvariants(kernel: Kernel): void {
   const oracle = new CoreOracle(kernel);
   observers.set(kernel, oracle);
+  const watch = () => coreStateKey(kernel, oracle);
   kernel.ex.addCheck(
     "core-invariant",
     () => {
@@ -291,21 +330,25 @@ export function installCoreInvariants(kernel: Kernel): void {
     },
     // An empty protectedBy: the check also runs the moment any lock is released (a state
     // that lasts from an unlock to the thread's next point is seen), and gates itself per mm.
-    { protectedBy: () => [] },
+    { protectedBy: () => [], watch },
   );
-  kernel.ex.addCheck("core-invariant", () => {
-    // Counts agree only outside invalidate_range_start/end, which raise and drop the open
-    // count and the core's (or hmm's) count at different points. Gated by hand rather than
-    // with protectedBy: protected checks also run the moment a lock is released, and the
-    // open count moves just after the lockdep map is released, in the same step.
-    if (kernel.ex.isHeld(kernel.invalidateStartMap)) return null;
-    for (const mm of kernel.mms) {
-      if (mm.notifierMm === null || kernel.ex.isHeld(mm.notifierMm.lock)) continue;
-      const msg = checkCounts(mm);
-      if (msg !== null) return `${mm.name}: ${msg}`;
-    }
-    return null;
-  });
+  kernel.ex.addCheck(
+    "core-invariant",
+    () => {
+      // Counts agree only outside invalidate_range_start/end, which raise and drop the open
+      // count and the core's (or hmm's) count at different points. Gated by hand rather than
+      // with protectedBy: protected checks also run the moment a lock is released, and the
+      // open count moves just after the lockdep map is released, in the same step.
+      if (kernel.ex.isHeld(kernel.invalidateStartMap)) return null;
+      for (const mm of kernel.mms) {
+        if (mm.notifierMm === null || kernel.ex.isHeld(mm.notifierMm.lock)) continue;
+        const msg = checkCounts(mm);
+        if (msg !== null) return `${mm.name}: ${msg}`;
+      }
+      return null;
+    },
+    { watch },
+  );
 }
 
 /** 3 (exact at rest) and 28. */

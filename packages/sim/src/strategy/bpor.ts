@@ -26,12 +26,25 @@
  * out rather than risked. All races of an execution are backtracked, not only the last one
  * per step: more executions than FG05's minimum, never fewer states.
  *
+ * Failures end the execution: the step that raised one disables every other thread, so it
+ * conflicts with each other thread's pending step whatever their objects, and those threads
+ * are added to the backtrack set before it (and at BPOR's point). Without that, two threads
+ * that each oops after touching only their own objects would show one kind, not both.
+ *
  * What it preserves: every terminal state, deadlock and failure raised by a step itself
  * (oops, WARN, sleep in atomic, lockdep, leaked lock, exit checks) reachable within the
- * bound. An invariant check run after every step reads model state no footprint names, so
- * an execution with registered checks logs every step as ANY_OBJECT and the reduction then
- * walks what exhaustive search walks (footprint.ts). The property test in
- * test/bpor.test.ts compares reduced and unreduced searches on random programs.
+ * bound, and every failure of an invariant check that declares what it reads (a watch):
+ * the steps that change that state touch one pseudo-object and are never reordered
+ * against each other, which makes a check failure a failure of the step before it
+ * (footprint.ts, the visibility condition). A check with no watch makes every step
+ * ANY_OBJECT, and the reduction then walks what exhaustive search walks. Lockdep's graph
+ * spans executions: every lock-order edge of an unreduced execution is an event of some
+ * reduced one (an equivalent execution has the same events), so the same inversions are
+ * found, maybe in another execution. Verdicts are the first kind found, and the walk
+ * order differs from exhaustive.ts's, so a scenario reaching several kinds could name
+ * another first; the comparison over every scenario in the repository checks it.
+ * The property tests in test/bpor.test.ts compare reduced and unreduced searches on random
+ * programs, with and without watched checks and failures that end the execution.
  */
 import type { ExecutionOutcome } from "../execution.ts";
 import { type FootprintLog, stepsConflict } from "../footprint.ts";
@@ -194,7 +207,18 @@ export class BporStrategy implements Strategy {
     for (let k = 0; k < n; k++) raceWith(log.thread[k]!, log.object[k]!, log.also[k] ?? NONE, k, true);
     // The steps the threads still alive would have run next (an execution that failed).
     for (const { thread, object } of log.pending) raceWith(thread, object, NONE, n, false);
-    void outcome;
+    // A failure ends the execution: the step that raised it disables every other thread, so
+    // it conflicts with each thread's pending step whatever their objects (file comment).
+    const last = n - 1;
+    if (outcome.failure !== null && last >= 0) {
+      const at = frameOf(log.choice[last]!);
+      for (const { thread } of log.pending) {
+        if (thread === log.thread[last] || at === undefined || !at.options.includes(thread)) continue;
+        this.races++;
+        this.addBacktrack(at, thread);
+        this.addBacktrack(frameOf(log.choice[blockStart[last]!]!), thread);
+      }
+    }
   }
 
   private addBacktrack(f: Frame | undefined, p: number): void {
