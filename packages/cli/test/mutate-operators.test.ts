@@ -43,6 +43,12 @@ async function unregister(drv) {
   await mmuIntervalNotifierRemove(drv.sub);
   await mmuNotifierPut(drv.notifier);
 }
+
+async function invalidateGfx(bo) {
+  const left = await dmaResvWaitTimeoutRcu(bo);
+  await dmaFenceWait(bo.fence);
+  return left > 0;
+}
 `;
 
 const all = mutantsOf("/repo/pkg/src/interval/drv.ts", SRC, "/repo");
@@ -114,6 +120,18 @@ describe("mutation operators", () => {
     );
     expect(swaps).toContain("swap `await drv.dev.map(range.pfns);` and `await drv.mutex.unlock();`");
     expect(swaps.some((s) => s.includes("`const ret") && s.startsWith("swap `const ret"))).toBe(true);
+  });
+
+  it("ignore-blockable, drop-fence-wait and drop-clear make exactly their edit", () => {
+    expect(changed(of("ignore-blockable")[0]!)).toEqual([
+      "-  if (rangeBlockable(range)) await drv.mutex.lock();",
+      "+  if (true) await drv.mutex.lock();",
+    ]);
+    expect(of("drop-fence-wait").map(changed)).toEqual([
+      ["-  const left = await dmaResvWaitTimeoutRcu(bo);", "+  const left = 1;"],
+      ["-  await dmaFenceWait(bo.fence);"],
+    ]);
+    expect(of("drop-clear").map(changed)).toEqual([["-  await drv.dev.unmap(range.start, range.end);"]]);
   });
 
   it("the diff is a unified diff of the edit with context", () => {

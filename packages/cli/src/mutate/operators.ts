@@ -17,6 +17,11 @@
  *   drop-mmput             remove an mmput
  *   drop-put               remove a put (mmu_notifier_put, mmdrop, put_page, release of GUP pages)
  *   swap-ordered           swap two adjacent statements that each do a kernel-ordered step
+ *   ignore-blockable       mmu_notifier_range_blockable(range) -> true (sleep where the caller
+ *                          cannot: the oom reaper's non-blockable start)
+ *   drop-fence-wait        the invalidate callback's dma_resv_wait_timeout_rcu / dma_fence_wait
+ *                          returns at once (a positive timeout left: "every fence signalled")
+ *   drop-clear             remove a device clear (unmap/invalidate/clear/zap/evict) altogether
  *
  * Names are matched on the callee (the last identifier of the call), the vocabulary the
  * models share through @mnlab/core.
@@ -38,6 +43,9 @@ export const OPERATORS = [
   "drop-mmput",
   "drop-put",
   "swap-ordered",
+  "ignore-blockable",
+  "drop-fence-wait",
+  "drop-clear",
 ] as const;
 export type Operator = (typeof OPERATORS)[number];
 
@@ -76,6 +84,14 @@ const PUT = new Set([
 const LOCK = new Set(["lock", "mutexLock", "spinLock", "downWrite", "downRead"]);
 const UNLOCK = new Set(["unlock", "mutexUnlock", "spinUnlock", "upWrite", "upRead"]);
 const CLEAR = /unmap|invalidate|clear|zap/i;
+const DROP_CLEAR = /unmap|invalidate|clear|zap|evict/i;
+const BLOCKABLE = new Set(["rangeBlockable", "mmuNotifierRangeBlockable"]);
+const FENCE_WAIT = new Set([
+  "dmaResvWaitTimeoutRcu",
+  "dmaResvWaitTimeout",
+  "dmaFenceWait",
+  "dmaFenceWaitTimeout",
+]);
 const CORE_NOTIFIER = /^(mmuInterval|mmuNotifier|__mmuNotifier)/;
 const ORDERED = new Set([
   ...LOCK,
@@ -354,6 +370,11 @@ export function mutantsOf(file: string, text: string, root: string): Mutant[] {
       if (REMOVE.has(name)) add("drop-remove", s, `remove \`${src(s)}\``, [removeStatement(sf, s)]);
       if (name === "mmput") add("drop-mmput", s, `remove \`${src(s)}\``, [removeStatement(sf, s)]);
       if (PUT.has(name)) add("drop-put", s, `remove \`${src(s)}\``, [removeStatement(sf, s)]);
+      if (DROP_CLEAR.test(name) && !CORE_NOTIFIER.test(name) && !REMOVE.has(name)) {
+        const enclosing = enclosingFunction(s);
+        if (enclosing === null || functionName(enclosing) !== name)
+          add("drop-clear", s, `remove \`${src(s)}\``, [removeStatement(sf, s)]);
+      }
       // swap-ordered
       const next = list[i + 1];
       if (
@@ -376,6 +397,23 @@ export function mutantsOf(file: string, text: string, root: string): Mutant[] {
         }
       }
     });
+  }
+
+  // ignore-blockable
+  for (const c of callsNamed(sf, BLOCKABLE)) {
+    add("ignore-blockable", c, `\`${src(c)}\` -> \`true\``, [
+      { start: c.getStart(sf), end: c.getEnd(), text: "true" },
+    ]);
+  }
+  // drop-fence-wait: a statement waiting is removed; a wait whose result is used returns 1.
+  for (const c of callsNamed(sf, FENCE_WAIT)) {
+    const e = whole(c);
+    const stmt = ts.isExpressionStatement(e.parent) ? e.parent : null;
+    if (stmt !== null) add("drop-fence-wait", c, `remove \`${src(stmt)}\``, [removeStatement(sf, stmt)]);
+    else
+      add("drop-fence-wait", c, `\`${src(e)}\` -> \`1\``, [
+        { start: e.getStart(sf), end: e.getEnd(), text: "1" },
+      ]);
   }
 
   // drop-lock-pair: a lock and its unlocks, in a function that reaches the collision check.
