@@ -44,7 +44,9 @@ function verdictTable(rows: readonly CoreEvaluationRow[]): string {
     rows.map((r) => [
       code(r.variant),
       r.scenario,
-      r.against.verdict,
+      r.against.variant === r.variant
+        ? r.against.verdict
+        : `${r.against.verdict} (${code(r.against.variant)})`,
       r.patch.verdict,
       BADGE[r.outcome],
       `${int(r.patch.executions)}${r.patch.exhausted ? " (all)" : ""}`,
@@ -129,6 +131,36 @@ function metrics(input: CoreEvaluationInput): string {
   ].join("\n\n");
 }
 
+/**
+ * Driver patches written against the core variant's new API (`evaluate --core --variant`):
+ * they cannot run on the merged core, so each row is set against its driver's `interval` on the
+ * merged core; the figures are the runs' own virtual-time metrics, side by side.
+ */
+function apiUsers(input: CoreEvaluationInput): string[] {
+  const rows = input.rows.filter((r) => r.against.variant !== r.variant);
+  if (rows.length === 0) return [];
+  const m = (r: ResultRecord) =>
+    `${r.verdict}; ${num(r.metrics.retriesPerPopulate)} retries/populate, ${num(r.metrics.ticksBlocked)} ticks blocked`;
+  return [
+    "## Drivers written against the patch's API",
+    "These variants use functions only the patched core exports (its `provides`): on the merged core they " +
+      "cannot run, so each of their rows is judged against the same driver's merged variant on the merged core " +
+      "(the `merged core` column names it). Virtual time per execution, averaged over the executions explored; " +
+      "retries/populate counts the retries a driver reports to the harness, so a variant that keeps only a " +
+      "counter of its own shows 0 there.",
+    table(
+      ["variant", "scenario", "merged variant, merged core", "this variant, patched core", "outcome"],
+      rows.map((r) => [
+        code(r.variant),
+        r.scenario,
+        `${code(r.against.variant)}: ${m(r.against)}`,
+        m(r.patch),
+        BADGE[r.outcome],
+      ]),
+    ),
+  ];
+}
+
 function fmt(x: number | null): string {
   return x === null ? "—" : num(x);
 }
@@ -167,6 +199,7 @@ export function coreEvaluatePage(input: CoreEvaluationInput): string {
       `Fixed: ${fixed.map((r) => `${r.driver}/${code(r.variant)} ${code(r.scenario)} (merged core: ${r.against.verdict})`).join(", ")}.`,
     );
   }
+  parts.push(...apiUsers(input));
   parts.push("## Counterexamples");
   const shown = [...regressions, ...fixed];
   parts.push(

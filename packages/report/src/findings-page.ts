@@ -160,7 +160,31 @@ export function findingsPage(input: ReportInput): string {
           .join("\n"),
     ...entries.map((e) => entry(e, input.docs, input.corePatches)),
     alsoSection(input),
+    corePatchesSection(input.corePatches ?? []),
   ]);
+}
+
+/**
+ * Every committed core-patch evaluation (reports/data/core-patches/*.json), whether or not it
+ * fixes a finding above: candidate fixes, and designs evaluated to show why they were not merged.
+ */
+function corePatchesSection(patches: readonly CorePatchEvaluation[]): string {
+  if (patches.length === 0) return "";
+  const n = (p: CorePatchEvaluation, o: string) => p.counts[o] ?? 0;
+  return [
+    "## Core patches evaluated",
+    "Each committed evaluation of a change to the notifier core (`mnlab evaluate --core`): every driver's " +
+      "scenarios, all variants, on the merged core and on the patched one. Some are candidate fixes of a " +
+      "finding above; others are designs from the record, evaluated to show what they would have done.",
+    patches
+      .map(
+        (p) =>
+          `- [${code(p.core.id)}](${p.page.replace(/^reports\//, "")}) (${code(p.core.module)}): ${p.core.description}. ` +
+          `${n(p, "fixed")} fixed, ${n(p, "regression")} regressions, ${n(p, "same bug")} same bug, ${n(p, "same")} same` +
+          `${p.regressed ? "." : " — no regression."}`,
+      )
+      .join("\n"),
+  ].join("\n\n");
 }
 
 function alsoSection(input: ReportInput): string {

@@ -24,12 +24,14 @@ import {
 import { loadCoreVariant } from "../core-variant.ts";
 import { firstLine, UsageError } from "../errors.ts";
 import { repoRoot, userPath } from "../paths.ts";
+import { drivers as registeredDrivers } from "../registry.ts";
 import { runWork } from "../runner.ts";
-import { budgetOf, workList } from "../work.ts";
+import { budgetOf, type WorkItem, workList } from "../work.ts";
 import { asTyped, type EvaluateOptions, outcomeOf, shellWord } from "./evaluate.ts";
 
-function replayCommand(token: string, corePath: string | null): string {
-  return `npm run mnlab -- replay ${token}${corePath === null ? "" : ` --core ${shellWord(corePath)}`}`;
+function replayCommand(token: string, corePath: string | null, variantPath: string | null = null): string {
+  const variant = variantPath === null ? "" : ` --variant ${shellWord(variantPath)}`;
+  return `npm run mnlab -- replay ${token}${variant}${corePath === null ? "" : ` --core ${shellWord(corePath)}`}`;
 }
 
 const toRoot = (p: string) => relative(repoRoot, userPath(p)).split(sep).join("/");
@@ -37,8 +39,28 @@ const toRoot = (p: string) => relative(repoRoot, userPath(p)).split(sep).join("/
 export async function evaluateCoreCommand(corePath: string, o: EvaluateOptions): Promise<number> {
   if (o.results !== undefined) throw new UsageError("--results judges a driver patch's run; not with --core");
   const core = await loadCoreVariant(corePath);
-  const items = await workList({ drivers: o.driver ?? [], variants: [], scenarios: o.scenario });
+  // A driver patch (--variant) written against the core variant's new API runs on the patched
+  // core next to the built-in variants; on the merged core it cannot run (the API is absent),
+  // so its row is judged against its driver's merged variant, `interval`, on the merged core.
+  const users = o.variant ?? [];
+  const names =
+    (o.driver ?? []).length > 0
+      ? o.driver!
+      : users.length > 0
+        ? (await registeredDrivers()).map((d) => d.name)
+        : [];
+  const items = await workList({ drivers: names, variants: users, scenarios: o.scenario });
   if (items.length === 0) throw new UsageError("nothing to run: no driver package is registered");
+  const againstOf = (w: WorkItem): WorkItem => {
+    if (w.modulePath === null) return { ...w, core: null };
+    const interval = w.driver.variants.find((v) => v.info.id === "interval");
+    if (interval === undefined) {
+      throw new UsageError(
+        `${w.driver.name} has no merged \`interval\` variant to judge --variant ${w.modulePath} against`,
+      );
+    }
+    return { ...w, variant: interval, modulePath: null, core: null };
+  };
   const budget = budgetOf(o);
   process.stderr.write(
     `mnlab: ${items.length} runs, each on the merged core and on core variant ${core.variant.id}\n`,
@@ -47,10 +69,7 @@ export async function evaluateCoreCommand(corePath: string, o: EvaluateOptions):
   // sides run the same code in the same workers (a tree that changes between two runs would
   // otherwise show up as outcomes the patch did not cause).
   const both = await runWork(
-    items.flatMap((w) => [
-      { ...w, core: null },
-      { ...w, core },
-    ]),
+    items.flatMap((w) => [againstOf(w), { ...w, core }]),
     { budget, jobs: o.jobs, progress: true },
   );
   const merged = both.filter((_, i) => i % 2 === 0);
@@ -58,7 +77,7 @@ export async function evaluateCoreCommand(corePath: string, o: EvaluateOptions):
 
   const typed = asTyped(corePath);
   const fromRoot = toRoot(corePath);
-  const rowsFor = (where: string) =>
+  const rowsFor = (where: string, path: (p: string) => string) =>
     items.map((w, i): CoreEvaluationRow => {
       const p = patched[i]!;
       const a = merged[i]!;
@@ -69,11 +88,14 @@ export async function evaluateCoreCommand(corePath: string, o: EvaluateOptions):
         outcome: outcomeOf(p.verdict, a.verdict),
         patch: p,
         against: a,
-        replay: p.replay === null ? null : replayCommand(p.replay, where),
+        replay:
+          p.replay === null
+            ? null
+            : replayCommand(p.replay, where, w.modulePath === null ? null : path(w.modulePath)),
         againstReplay: a.replay === null ? null : replayCommand(a.replay, null),
       };
     });
-  const rows = rowsFor(typed);
+  const rows = rowsFor(typed, asTyped);
   const drivers = [...new Map(items.map((w) => [w.driver.name, w.driver])).values()].map((d) => ({
     name: d.name,
     title: d.title,
@@ -92,7 +114,7 @@ export async function evaluateCoreCommand(corePath: string, o: EvaluateOptions):
     },
     drivers,
     // On the page the reviewer stands in the repository root.
-    rows: rowsFor(fromRoot),
+    rows: rowsFor(fromRoot, toRoot),
     command: `npm run mnlab -- ${args}`,
   };
   try {
@@ -118,6 +140,7 @@ export async function evaluateCoreCommand(corePath: string, o: EvaluateOptions):
           outcome: r.outcome,
           verdict: r.patch.verdict,
           merged: r.against.verdict,
+          ...(r.against.variant === r.variant ? {} : { mergedVariant: r.against.variant }),
           executions: r.patch.executions,
           mergedExecutions: r.against.executions,
           replay: r.replay,
@@ -156,7 +179,7 @@ function textReport(rows: CoreEvaluationRow[], id: string, pagePath: string): st
     const p: ResultRecord = r.patch;
     out.push(
       "",
-      `regression: ${key(r)}: ${p.verdict} (merged core: ${r.against.verdict}): ${p.message ?? ""}`,
+      `regression: ${key(r)}: ${p.verdict} (merged core${r.against.variant === r.variant ? "" : `, ${r.against.variant}`}: ${r.against.verdict}): ${p.message ?? ""}`,
       "",
       cpuColumns(p.trace ?? []),
       "",

@@ -43,6 +43,8 @@ export interface EvaluateOptions extends ExplorationFlags {
   core?: string;
   /** With --core: the drivers to run (default: every registered driver). */
   driver?: string[];
+  /** With --core: driver patches that use the core variant's new API (judged against `interval` on the merged core). */
+  variant?: string[];
 }
 
 const AGAINST = "interval";

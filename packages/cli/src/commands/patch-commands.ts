@@ -64,6 +64,14 @@ export function addPatchCommands(program: Command, setExit: (code: number) => vo
     )
     .addOption(
       new Option(
+        "--variant <path.ts>",
+        "with --core: a driver patch written against the core variant (its new API), run next to the built-in variants and judged against its driver's interval variant on the merged core (repeatable)",
+      )
+        .argParser(collect)
+        .default([], "none"),
+    )
+    .addOption(
+      new Option(
         "--core <core.ts>",
         "evaluate a core variant (e.g. packages/core/patches/*.ts): every driver's scenarios, all variants, on it and on the merged core",
       ),
@@ -82,6 +90,8 @@ export function addPatchCommands(program: Command, setExit: (code: number) => vo
       if (patch !== undefined && (o.driver ?? []).length > 0) {
         throw new UsageError("--driver is for --core; a driver patch runs its own driver");
       }
+      if ((o.variant ?? []).length > 0)
+        throw new UsageError("--variant is for --core; give the driver patch itself");
       if (patch === undefined)
         throw new UsageError("missing the patch module: evaluate <patch.ts>, or --core <core.ts>");
       setExit(await evaluateCommand(patch, o));
