@@ -296,6 +296,20 @@ describe("mnlab mutate (smoke: three operators, three scenarios, small budget)",
     }
     expect(copies().filter((f) => !before.includes(f))).toEqual([]);
   });
+
+  it("--jobs runs the targets side by side and gives the same document as one process", () => {
+    const args = ["mutate", "radeon:interval", "hfi1:interval", "--operator", "shorten-notifier-range"];
+    const small = ["--scenario", "partial-munmap", "--cap", "40"];
+    const one = mnlab([...args, ...small, "--jobs", "1", "--json"], real);
+    const two = mnlab([...args, ...small, "--jobs", "2", "--json"], real);
+    expect(one.status, one.stderr).toBe(0);
+    expect(two.status, two.stderr).toBe(0);
+    expect(JSON.parse(one.stdout).drivers.map((d: { driver: string }) => d.driver)).toEqual([
+      "radeon",
+      "hfi1",
+    ]);
+    expect(two.stdout).toBe(one.stdout);
+  });
 });
 
 describe("bad input: one line naming the problem, exit 2", () => {

@@ -12,10 +12,11 @@
  * artefact. Output: a table per variant and the survivors' diffs, or with --json / --out the
  * document `{"schema": "mnlab-mutation/1", "drivers": [...]}` the reports render. Exit 0.
  */
+import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { type ResultRecord, runScenario, type Scenario } from "@mnlab/core";
 import { int, stableJson, table } from "@mnlab/report";
-import { choices, firstLine, UsageError } from "../errors.ts";
+import { choices, firstLine, ToolFailure, UsageError } from "../errors.ts";
 import { survivorNote } from "../mutate/notes.ts";
 import {
   definesScenarios,
@@ -33,6 +34,8 @@ import { findEntry, variantSource } from "../variant-source.ts";
 import { type Budget, budgetOf } from "../work.ts";
 
 export interface MutateOptions extends ExplorationFlags {
+  /** Targets run side by side, each in its own process. */
+  jobs: number;
   cap: number;
   operator: string[];
   limit?: number;
@@ -239,6 +242,61 @@ function text(drivers: MutationDriver[]): string {
   return `${out.join("\n")}`;
 }
 
+/** The flags of `o` that change what a target's run gives, as a child's command line. */
+function childFlags(o: MutateOptions): string[] {
+  const f = ["--cap", String(o.cap)];
+  for (const sc of o.scenario) f.push("--scenario", sc);
+  for (const op of o.operator) f.push("--operator", op);
+  if (o.limit !== undefined) f.push("--limit", String(o.limit));
+  if (o.strategy !== undefined) f.push("--strategy", o.strategy);
+  if (o.executions !== undefined) f.push("--executions", String(o.executions));
+  if (o.seed !== undefined) f.push("--seed", String(o.seed));
+  if (o.preemptions !== undefined) f.push("--preemptions", String(o.preemptions));
+  if (o.reduction !== undefined) f.push("--reduction", o.reduction);
+  if (o.budget !== undefined) f.push("--budget", `${o.budget}ms`);
+  return f;
+}
+
+/**
+ * --jobs N: each target in its own `mnlab mutate <target> --json` process, at most N at once,
+ * the documents joined in the order the targets were given — the same bytes as one process
+ * running them in turn, since a target's result depends on nothing but the target and flags.
+ */
+async function inChildren(targets: string[], o: MutateOptions): Promise<MutationDriver[]> {
+  const out: MutationDriver[][] = new Array(targets.length);
+  let next = 0;
+  const one = (t: string) =>
+    new Promise<MutationDriver[]>((resolveDoc, reject) => {
+      const child = spawn(
+        process.execPath,
+        [...process.execArgv, process.argv[1]!, "mutate", t, "--json", "--jobs", "1", ...childFlags(o)],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
+      let stdout = "";
+      child.stdout.setEncoding("utf8");
+      child.stdout.on("data", (d: string) => {
+        stdout += d;
+      });
+      child.on("error", (e) => reject(new ToolFailure(`mutate ${t}: ${firstLine(e)}`)));
+      child.on("close", (code) => {
+        if (code !== 0) return reject(new ToolFailure(`mutate ${t}: the child process exited ${code}`));
+        try {
+          resolveDoc((JSON.parse(stdout) as { drivers: MutationDriver[] }).drivers);
+        } catch (e) {
+          reject(new ToolFailure(`mutate ${t}: ${firstLine(e)}`));
+        }
+      });
+    });
+  const worker = async () => {
+    while (next < targets.length) {
+      const i = next++;
+      out[i] = await one(targets[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.jobs, targets.length) }, worker));
+  return out.flat();
+}
+
 export async function mutateCommand(targets: string[], o: MutateOptions): Promise<number> {
   for (const op of o.operator) {
     if (!(OPERATORS as readonly string[]).includes(op)) {
@@ -246,8 +304,13 @@ export async function mutateCommand(targets: string[], o: MutateOptions): Promis
     }
   }
   for (const t of targets) parseTarget(t);
-  const drivers: MutationDriver[] = [];
-  for (const t of targets) drivers.push(await mutateOne(t, o));
+  const drivers =
+    o.jobs > 1 && targets.length > 1
+      ? await inChildren(targets, o)
+      : await targets.reduce<Promise<MutationDriver[]>>(
+          async (acc, t) => [...(await acc), await mutateOne(t, o)],
+          Promise.resolve([]),
+        );
   const doc = { schema: "mnlab-mutation/1", drivers };
   if (o.out !== undefined) {
     try {

@@ -117,6 +117,11 @@ export function addPatchCommands(program: Command, setExit: (code: number) => vo
         .default([], "every operator"),
     )
     .addOption(new Option("--limit <N>", "most mutants per variant (default: all)").argParser(positiveInt))
+    .addOption(
+      new Option("--jobs <N>", "targets mutated side by side, each in its own process")
+        .argParser(positiveInt)
+        .default(JOBS, `${JOBS}: the CPUs here`),
+    )
     .addOption(new Option("--out <file.json>", "also write the JSON document there (default: none)"))
     .addOption(jsonOption())
     .action(async (targets: string[], o: MutateOptions) => setExit(await mutateCommand(targets, o)));
