@@ -48,7 +48,9 @@
  * The rest of the 5.5 core (the interval tree, its seq and waiters) is untouched: the
  * merged bodies run inside the two replaced functions.
  *
- * The 5.5 functions it changes, as a diff over the model (mm/mmu_notifier.c):
+ * The 5.5 functions it changes, as a diff over the model (mm/mmu_notifier.c; the names
+ * mmu_notifier_range_add/_del and mmu_notifier_range_is_valid_locked are this model's, the
+ * record names only is_valid and wait_valid):
  *
  *     int __mmu_notifier_invalidate_range_start(struct mmu_notifier_range *range)
  *     {
@@ -148,7 +150,10 @@ function activeRanges(nmm: MmuNotifierMm): ActiveRanges {
   return a;
 }
 
-/** 2015 proposal (Jérôme Glisse): list the range before its callbacks run — caller holds nothing. */
+/**
+ * 2015 proposal, Jérôme Glisse / review thread: "a range is added before
+ * ->invalidate_range_start" (the function's name is this model's).
+ */
 async function mmuNotifierRangeAdd(nmm: MmuNotifierMm, range: MmuNotifierRange): Promise<void> {
   const a = activeRanges(nmm);
   await nmm.lock.lock();
@@ -157,7 +162,10 @@ async function mmuNotifierRangeAdd(nmm: MmuNotifierMm, range: MmuNotifierRange):
   await nmm.lock.unlock();
 }
 
-/** 2015 proposal (Jérôme Glisse): unlist the range after its end callbacks, wake wait_valid. */
+/**
+ * 2015 proposal, Jérôme Glisse / review thread: "and removed after ->invalidate_range_end";
+ * the wake-up of wait_valid's sleepers is this model's (see the header).
+ */
 async function mmuNotifierRangeDel(nmm: MmuNotifierMm, range: MmuNotifierRange): Promise<void> {
   const a = activeRanges(nmm);
   await nmm.lock.lock();
@@ -168,7 +176,7 @@ async function mmuNotifierRangeDel(nmm: MmuNotifierMm, range: MmuNotifierRange):
   await a.waitQueue.wakeUpAll();
 }
 
-/** mm/mmu_notifier.c: __mmu_notifier_invalidate_range_start() @5.5 with the 2015 proposal's list. */
+/** mm/mmu_notifier.c: __mmu_notifier_invalidate_range_start() @5.5 with the 2015 proposal's list (Jérôme Glisse / review thread). */
 async function __mmuNotifierInvalidateRangeStart(range: MmuNotifierRange): Promise<number> {
   const nmm = range.mm.notifierMm!;
   await mmuNotifierRangeAdd(nmm, range);
@@ -178,19 +186,19 @@ async function __mmuNotifierInvalidateRangeStart(range: MmuNotifierRange): Promi
   return ret;
 }
 
-/** mm/mmu_notifier.c: __mmu_notifier_invalidate_range_end() @5.5 with the 2015 proposal's list. */
+/** mm/mmu_notifier.c: __mmu_notifier_invalidate_range_end() @5.5 with the 2015 proposal's list (Jérôme Glisse / review thread). */
 async function __mmuNotifierInvalidateRangeEnd(range: MmuNotifierRange): Promise<void> {
   await MERGED_CORE.__mmu_notifier_invalidate_range_end(range);
   await mmuNotifierRangeDel(range.mm.notifierMm!, range);
 }
 
-/** 2015 proposal: mmu_notifier_range_is_valid_locked() — caller holds mmu_notifier_mm->lock. */
+/** 2015 proposal, Jérôme Glisse / review thread: is_valid's test (this model's name) — caller holds mmu_notifier_mm->lock. */
 function isValidLocked(a: ActiveRanges, start: number, end: number): boolean {
   return !a.ranges.some((x) => x.range.start < end && start < x.range.end);
 }
 
 /**
- * 2015 proposal (Jérôme Glisse): mmu_notifier_range_is_valid(mm, start, end) — no active
+ * 2015 proposal, Jérôme Glisse / review thread: mmu_notifier_range_is_valid(mm, start, end) — no active
  * invalidation conflicts with [start, end). A snapshot: a range may be listed right after.
  */
 export async function mmuNotifierRangeIsValid(mm: MmStruct, start: number, end: number): Promise<boolean> {
@@ -210,7 +218,7 @@ export async function mmuNotifierRangeIsValid(mm: MmStruct, start: number, end: 
 }
 
 /**
- * 2015 proposal (Jérôme Glisse): mmu_notifier_range_wait_valid(mm, start, end) — sleep until
+ * 2015 proposal, Jérôme Glisse / review thread: mmu_notifier_range_wait_valid(mm, start, end) — sleep until
  * no active invalidation conflicts with [start, end). Sleeps uninterruptibly and for as long
  * as conflicting ranges keep being listed: no timeout (the record gives none).
  */
