@@ -18,8 +18,11 @@ export {
   type CollisionSection,
   type DeviceEntry,
   DeviceMmu,
+  type DeviceOracleOptions,
   installDeviceOracles,
   type MappablePage,
+  SWITCHABLE_ORACLES,
+  type SwitchableOracle,
 } from "./device/device-mmu.ts";
 export { type DeviceAccess, DmaFence, submitJob } from "./device/job.ts";
 export { isVerdict, type Verdict, VIOLATION_KINDS, type ViolationKind } from "./device/violations.ts";
@@ -38,6 +41,7 @@ export { installEndChecks } from "./harness/end-checks.ts";
 export {
   harnessToken,
   type Metrics,
+  oraclesOff,
   POPULATE_RETRY,
   parseHarnessToken,
   type ResultRecord,
@@ -83,12 +87,13 @@ export {
   type FreeRecord,
   frameReturned,
   type HasLifetime,
+  heapAllocated,
   kfree,
   Lifetime,
   touch,
 } from "./lifetime.ts";
 export { type GupPage, type GupResult, getUserPages, releaseUserPages } from "./mm/gup.ts";
-export { MmStruct, mmdrop, mmget, mmgetNotZero, mmgrab, mmput } from "./mm/mm.ts";
+export { copyMmCloneVm, MmStruct, mmdrop, mmget, mmgetNotZero, mmgrab, mmput } from "./mm/mm.ts";
 export { hex, PAGE_SHIFT, PAGE_SIZE, Page, PageAllocator } from "./mm/page.ts";
 export { PageTable, type Pte } from "./mm/page-table.ts";
 export { removeVma, splitVma } from "./mm/split-vma.ts";

@@ -5,6 +5,7 @@
  */
 import { type Execution, type Holdable, LockdepMap, Srcu } from "@mnlab/sim";
 import type { DeviceMmu } from "./device/device-mmu.ts";
+import { type Lifetime, trackAllocations } from "./lifetime.ts";
 import { MmStruct } from "./mm/mm.ts";
 import { type Page, PageAllocator } from "./mm/page.ts";
 
@@ -29,8 +30,13 @@ export class Kernel {
   readonly devices: DeviceMmu[] = [];
   /** WARN_ON()s hit so far; the harness turns any into a `kernel-warn` verdict. */
   readonly warnings: KernelWarning[] = [];
+  /** The oracles switched on for this execution (installDeviceOracles sets them). */
+  readonly oracles = { unsafeMap: true };
+  /** Every heap object allocated in this execution (kmemleak's list; see lifetime.ts). */
+  readonly allocations: Lifetime[] = [];
 
   constructor(readonly ex: Execution) {
+    trackAllocations(this.allocations);
     this.pages = new PageAllocator(ex);
     this.zeroPage = this.pages.allocPage(0);
     this.zeroPage.refcount = Number.MAX_SAFE_INTEGER;

@@ -22,6 +22,15 @@
  * What the model's accesses mean: a check is made where the C code dereferences the object
  * (a tree or list walk reaching it, a callback on it, a field read or write). Oracles and
  * end-of-run checks read freed objects freely (peek-style): they are not kernel code.
+ *
+ * Heap objects are tracked, as kmemleak tracks every kmalloc(): a Lifetime is recorded on
+ * the Kernel of the execution that created it (Kernel.allocations), and the end-of-run check
+ * reports one never freed once everything is closed. A Lifetime made with `{ heap: false }`
+ * is not tracked: a stack object (hmm_range on a fault function's frame), the default
+ * lifetime of a struct meant to be embedded (mmu_interval_notifier, mmu_notifier,
+ * hmm_mirror: the container's lifetime replaces it), or one the core frees with its owner
+ * (mmu_notifier_mm, with the mm_struct, which the mm_count check covers). heapAllocated()
+ * tracks one of those after all, where the C code kmalloc()s it (amdgpu's gtt->range).
  */
 import type { Kernel } from "./kernel.ts";
 
@@ -33,13 +42,36 @@ export interface FreeRecord {
   thread: string;
 }
 
+/**
+ * Where new heap Lifetimes are recorded: the allocations of the Kernel constructed last.
+ * Executions run one at a time (explore awaits each; worker processes take one item at a
+ * time), and every execution builds its Kernel before any object, so this is that
+ * execution's list.
+ */
+let allocations: Lifetime[] | null = null;
+
+/** Record new heap Lifetimes on `list` (the Kernel constructor calls it). */
+export function trackAllocations(list: Lifetime[]): void {
+  allocations = list;
+}
+
 /** The lifetime of one allocated (or stack) object. */
 export class Lifetime {
   /** Set once the object is freed. */
   freed: FreeRecord | null = null;
+  /** Recorded on the execution's allocation list (kmemleak's object list). */
+  tracked = false;
 
-  /** @param name how reports name the object, e.g. `struct ib_umem_odp umem(mr1)` */
-  constructor(readonly name: string) {}
+  /**
+   * @param name how reports name the object, e.g. `struct ib_umem_odp umem(mr1)`
+   * @param opts `heap: false` for an object kmemleak would not track (see the file comment)
+   */
+  constructor(
+    readonly name: string,
+    opts: { heap?: boolean } = {},
+  ) {
+    if (opts.heap !== false) heapAllocated(this);
+  }
 
   get isFreed(): boolean {
     return this.freed !== null;
@@ -77,6 +109,17 @@ export function kfree(k: Kernel, obj: HasLifetime | Lifetime, how = "kfree"): vo
   }
   lt.freed = { how, step: k.ex.step, thread: k.ex.self().name };
   k.ex.trace("note", how, lt.name, "freed");
+}
+
+/**
+ * The object is a heap allocation after all (kmalloc of a struct whose type the model keeps
+ * on the stack by default, such as amdgpu's gtt->range): track it. Idempotent.
+ */
+export function heapAllocated(obj: HasLifetime | Lifetime): void {
+  const lt = lifetimeOf(obj);
+  if (lt.tracked || allocations === null) return;
+  lt.tracked = true;
+  allocations.push(lt);
 }
 
 /** A stack object's frame returned: the object is gone, as if freed by the return. */

@@ -15,14 +15,13 @@
 import {
   type AccessResult,
   type BufferHandle,
+  copyMmCloneVm,
   type DeviceContext,
   type DmaFence,
   EAGAIN,
   exitTask,
   type Kernel,
   type MmStruct,
-  mmget,
-  mmput,
   type Page,
 } from "@mnlab/core";
 import { type AmdgpuBo, type AmdgpuTask, ttmBoRelease } from "./bo.ts";
@@ -124,7 +123,7 @@ export function amdgpuContextOf(k: Kernel): AmdgpuContext {
 /** The DeviceContext both variants present, over their own kernel entry points. */
 export async function amdgpuContext(k: Kernel, impl: AmdgpuVariantImpl): Promise<AmdgpuContext> {
   // The ioctl threads' mm_users reference (see the file comment); setup, before any race.
-  await mmget(impl.mm);
+  await copyMmCloneVm(impl.mm);
   const ctx = makeContext(k, impl);
   contexts.set(k, ctx);
   return ctx;
@@ -207,12 +206,11 @@ function makeContext(k: Kernel, impl: AmdgpuVariantImpl): AmdgpuContext {
     // kernel/exit.c: exit_mm() @5.4/5.5 of the threads left: current->mm = NULL, then mmput.
     async exitProcess() {
       await task.mm.set(null);
-      const mainLeft = mm.mmUsers.peek() > 1; // the main thread's reference, unless the scenario dropped it
       if (threadsRef) {
         threadsRef = false;
-        await mmput(mm);
+        await exitTask(mm); // the other threads' exit_mm, as one
       }
-      if (mainLeft) await exitTask(mm);
+      if (mm.tasks > 0) await exitTask(mm); // the main thread's, unless the scenario exited it
     },
     flushWork: () => impl.flushWork(),
     async close() {

@@ -19,8 +19,10 @@ import {
   ENOMEM,
   HMM_RANGE_DEFAULT_TIMEOUT,
   HmmRange55,
+  heapAllocated,
   hmmRangeFault,
   type Kernel,
+  kfree,
   type MmStruct,
   mmgetNotZero,
   mmput,
@@ -74,7 +76,9 @@ export async function amdgpuTtmTtGetUserPages(bo: IntervalBo, pages: (Page | nul
     bo.notifier.last + 1,
     uniformRequest(true, !ttm.userflags.readonly),
   );
+  heapAllocated(range); // kzalloc(sizeof(*range))
   const r = await getUserPagesLocked(bo, mm, range, pages);
+  if (r !== 0) kfree(k, range, "amdgpu_ttm_tt_get_user_pages: out_free_ranges: kfree(range)");
   await mmput(mm);
   return r;
 }
@@ -128,6 +132,7 @@ export async function amdgpuTtmTtGetUserPagesDone(bo: IntervalBo): Promise<boole
   if (range !== null) {
     // "FIXME: Must always hold notifier_lock for this, and must not ignore the return code."
     r = mmuIntervalReadRetry(range.notifier, range.notifierSeq);
+    kfree(bo.kernel, range, "amdgpu_ttm_tt_get_user_pages_done: kfree(gtt->range)");
     bo.range = null;
   }
   return !r;

@@ -18,6 +18,7 @@ import {
   ENOMEM,
   HMM_RANGE_DEFAULT_TIMEOUT,
   HmmRange,
+  heapAllocated,
   hex,
   hmmRangeFault54,
   hmmRangeRegister,
@@ -25,6 +26,7 @@ import {
   hmmRangeValid,
   hmmRangeWaitUntilValid,
   type Kernel,
+  kfree,
   type MmStruct,
   NullDereference,
   PAGE_SIZE,
@@ -93,6 +95,7 @@ export async function amdgpuTtmTtGetUserPages(bo: LegacyBo, pages: (Page | null)
     start + ttm.numPages * PAGE_SIZE,
     uniformRequest(true, !ttm.userflags.readonly),
   );
+  heapAllocated(range); // kzalloc(sizeof(*range))
   // The result is not checked: on failure range->hmm is NULL and the wait below dereferences it.
   await hmmRangeRegister(range, amnUse(amn, "amdgpu_ttm_tt_get_user_pages: &bo->mn->mirror").mirror);
   if (range.hmm === null) {
@@ -107,6 +110,7 @@ export async function amdgpuTtmTtGetUserPages(bo: LegacyBo, pages: (Page | null)
   await mm.mmapSem.upRead();
   if (r < 0) {
     await hmmRangeUnregister(range);
+    kfree(k, range, "amdgpu_ttm_tt_get_user_pages: out_free_ranges: kfree(range)");
     return r;
   }
   for (let i = 0; i < ttm.numPages; i++) {
@@ -115,6 +119,7 @@ export async function amdgpuTtmTtGetUserPages(bo: LegacyBo, pages: (Page | null)
     if (pages[i] === null) {
       r = ENOMEM; // "Page fault failed for pfn[%lu]"
       await hmmRangeUnregister(range);
+      kfree(k, range, "amdgpu_ttm_tt_get_user_pages: out_free_ranges: kfree(range)");
       return r;
     }
   }
@@ -134,6 +139,7 @@ export async function amdgpuTtmTtGetUserPagesDone(bo: LegacyBo): Promise<boolean
   if (range !== null) {
     r = hmmRangeValid(range);
     await hmmRangeUnregister(range);
+    kfree(bo.kernel, range, "amdgpu_ttm_tt_get_user_pages_done: kfree(gtt->range)");
     bo.range = null;
   }
   bo.kernel.ex.trace("note", "amdgpu_ttm_tt_get_user_pages_done", bo.name, `hmm_range_valid -> ${r}`);

@@ -40,5 +40,7 @@ export async function exitMmap(mm: MmStruct): Promise<void> {
 /** kernel/exit.c: exit_mm() @5.5 — the task lets go of its address space. */
 export async function exitTask(mm: MmStruct): Promise<void> {
   mm.kernel.ex.trace("call", "exit_mm", mm.name);
+  if (mm.tasks <= 0) throw new Error(`exit_task: no task of ${mm.name} is left to exit`);
+  mm.tasks--; // current->mm = NULL
   await mmput(mm);
 }

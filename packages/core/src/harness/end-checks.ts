@@ -1,8 +1,11 @@
 /**
- * End-of-run checks (reference core.md 6, issue "device side"): once every thread has
- * finished, nothing may be left behind — no WARN fired, no page reference or pin the
- * drivers took, no notifier still registered, no device mapping in a closed context. Locks
- * still held are caught by the runtime when their thread ends.
+ * End-of-run checks (reference core.md 6, issue "device side"; lifetimes, issue 22): once
+ * every thread has finished, nothing may be left behind — no WARN fired, no page reference
+ * or pin the drivers took (every get_page/put_page pair), no notifier still registered, no
+ * device mapping in a closed context, no mm_users or mm_count reference a driver took (every
+ * mmget/mmput and mmgrab/mmdrop pair: the counts are back to what the process's own tasks
+ * hold, and 0 once the process is gone), no heap struct never freed (kmemleak). Locks still
+ * held are caught by the runtime when their thread ends.
  */
 import type { DeviceMmu } from "../device/device-mmu.ts";
 import { Hmm } from "../hmm/mirror.ts";
@@ -69,6 +72,40 @@ export function installEndChecks(k: Kernel, closedMmus: () => readonly DeviceMmu
     for (const d of closedMmus()) {
       if (d.size > 0) return `${d.name}: ${d.size} device mappings left after close`;
     }
-    return null;
+    return mmReferencesLeft(k) ?? structsNeverFreed(k);
   });
+}
+
+/**
+ * mm_users and mm_count against what the process itself holds (reference core.md 6.5 item
+ * 24, 6.4 item 21): each task whose ->mm it is holds one mm_users reference, and all users
+ * together hold one mm_count (mm_alloc; the last mmput drops it with its mmdrop). Anything
+ * above that is a driver's mmget without its mmput (the address space never reaches
+ * exit_mmap, the pages are never freed) or mmgrab without its mmdrop (the mm_struct is never
+ * freed); anything below underflowed, which the refcount already WARNed.
+ */
+function mmReferencesLeft(k: Kernel): string | null {
+  for (const mm of k.mms) {
+    const users = mm.mmUsers.peek();
+    if (users !== mm.tasks) {
+      const who =
+        mm.tasks === 0
+          ? "the process is gone"
+          : `its ${mm.tasks} task${mm.tasks === 1 ? "" : "s"} hold ${mm.tasks}`;
+      return `${mm.name}: mm_users is ${users} once everything is closed (${who}): an mmget without its mmput`;
+    }
+    const count = mm.mmCount.peek();
+    const want = users > 0 ? 1 : 0;
+    if (count !== want) {
+      return `${mm.name}: mm_count is ${count} once everything is closed (${want} for mm_users ${users}): an mmgrab without its mmdrop`;
+    }
+  }
+  return null;
+}
+
+/** kmemleak: a heap struct (lifetime.ts) the model allocated and never freed. */
+function structsNeverFreed(k: Kernel): string | null {
+  const left = k.allocations.filter((lt) => !lt.isFreed).map((lt) => lt.name);
+  if (left.length === 0) return null;
+  return `never freed once everything is closed: ${left.join(", ")}`;
 }

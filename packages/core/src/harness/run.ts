@@ -22,7 +22,7 @@ import {
   type TraceEvent,
 } from "@mnlab/sim";
 import type { AccessResult, DeviceMmu } from "../device/device-mmu.ts";
-import { installDeviceOracles } from "../device/device-mmu.ts";
+import { installDeviceOracles, SWITCHABLE_ORACLES, type SwitchableOracle } from "../device/device-mmu.ts";
 import type { Verdict } from "../device/violations.ts";
 import { errname } from "../errno.ts";
 import { Kernel } from "../kernel.ts";
@@ -99,6 +99,8 @@ export interface ResultRecord {
   retryPath?: string | null;
   steps: StepStats;
   metrics: Metrics;
+  /** Device oracles switched off for the run (RunOverrides.oraclesOff); absent when none was. */
+  oraclesOff?: SwitchableOracle[];
 }
 
 /** Budget overrides from the command line. */
@@ -112,6 +114,11 @@ export interface RunOverrides {
   depth?: number;
   maxSteps?: number;
   timeBudgetMs?: number;
+  /**
+   * Device oracles switched off for this run (default: MNLAB_ORACLES_OFF, a comma-separated
+   * list, else none): `unsafe-map` leaves a bad mapping to the semantic oracles.
+   */
+  oraclesOff?: readonly SwitchableOracle[];
   onProgress?: (p: { executions: number; failures: number; elapsedMs: number }) => void;
 }
 
@@ -147,13 +154,33 @@ function instrument(
   return w;
 }
 
+/**
+ * The device oracles switched off: `overrides.oraclesOff`, else the environment's
+ * MNLAB_ORACLES_OFF (so `MNLAB_ORACLES_OFF=unsafe-map mnlab test ...` reaches the workers).
+ * An unknown name is an Error.
+ */
+export function oraclesOff(overrides: RunOverrides = {}): SwitchableOracle[] {
+  const given = overrides.oraclesOff ?? (process.env.MNLAB_ORACLES_OFF ?? "").split(",");
+  const names = given.map((n) => n.trim()).filter((n) => n !== "");
+  for (const n of names) {
+    if (!(SWITCHABLE_ORACLES as readonly string[]).includes(n))
+      throw new Error(`unknown oracle to switch off: ${n} (known: ${SWITCHABLE_ORACLES.join(", ")})`);
+  }
+  return [...new Set(names as SwitchableOracle[])].sort();
+}
+
 /** The whole program of one (variant, scenario) execution. */
-export function scenarioProgram(driver: DriverModel, scenario: Scenario): Program {
+export function scenarioProgram(
+  driver: DriverModel,
+  scenario: Scenario,
+  opts: { oraclesOff?: readonly SwitchableOracle[] } = {},
+): Program {
+  const unsafeMap = !(opts.oraclesOff ?? []).includes("unsafe-map");
   return async (ex) => {
     const k = new Kernel(ex);
     const closed: DeviceMmu[] = [];
     installCoreInvariants(k);
-    installDeviceOracles(k);
+    installDeviceOracles(k, { unsafeMap });
     installEndChecks(k, () => closed);
     const mm = setupProcess(k, scenario.pages ?? 4);
     const opened = await driver.open(k, mm);
@@ -249,7 +276,8 @@ export async function runScenario(
   const foundBy = (at: number) =>
     strategy instanceof PortfolioStrategy ? { foundBy: strategy.memberAt(at - 1) } : {};
   let retried: RecordedExecution | null = null;
-  const r = await explore(scenarioProgram(driver, scenario), {
+  const off = oraclesOff(overrides);
+  const r = await explore(scenarioProgram(driver, scenario, { oraclesOff: off }), {
     strategy,
     stopOnFailure: false,
     onExecution: (o) => {
@@ -298,6 +326,8 @@ export async function runScenario(
         : harnessToken(d, id, scenario.name, encodeToken({ lockdep: false, executions: [retried] })),
     steps: r.steps,
     metrics: metricsOf(r),
+    // Recorded only when some oracle was off, so that a default record reads as it always did.
+    ...(off.length === 0 ? {} : { oraclesOff: off }),
   };
 }
 
@@ -306,7 +336,9 @@ export function replayScenario(
   driver: DriverModel,
   scenario: Scenario,
   simToken: string,
-  opts: { maxSteps?: number } = {},
+  opts: { maxSteps?: number; oraclesOff?: readonly SwitchableOracle[] } = {},
 ): Promise<ExecutionOutcome> {
-  return replay(scenarioProgram(driver, scenario), simToken, opts);
+  const off = oraclesOff(opts.oraclesOff === undefined ? {} : { oraclesOff: opts.oraclesOff });
+  const replayOpts = opts.maxSteps === undefined ? {} : { maxSteps: opts.maxSteps };
+  return replay(scenarioProgram(driver, scenario, { oraclesOff: off }), simToken, replayOpts);
 }

@@ -55,7 +55,7 @@ export class HmmMirror implements HasLifetime {
     readonly name: string,
     readonly ops: HmmMirrorOps,
   ) {
-    this.lifetime = new Lifetime(`struct hmm_mirror ${name}`);
+    this.lifetime = new Lifetime(`struct hmm_mirror ${name}`, { heap: false }); // embedded
   }
 }
 
@@ -114,7 +114,9 @@ export class HmmRange implements HasLifetime {
   ) {
     this.pfns = [];
     for (let a = start; a < end; a += PAGE_SIZE) this.pfns.push(nonePfn(a));
-    this.lifetime = new Lifetime(`struct hmm_range [0x${start.toString(16)}, 0x${end.toString(16)})`);
+    this.lifetime = new Lifetime(`struct hmm_range [0x${start.toString(16)}, 0x${end.toString(16)})`, {
+      heap: false, // on the stack; heapAllocated() where a driver kmallocs it
+    });
   }
 
   /** range->valid, read plainly (a condition, code holding ranges_lock, an oracle). */

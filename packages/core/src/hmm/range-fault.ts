@@ -28,7 +28,9 @@ export class HmmRange55 implements HasLifetime {
   ) {
     this.pfns = [];
     for (let a = start; a < end; a += PAGE_SIZE) this.pfns.push(nonePfn(a));
-    this.lifetime = new Lifetime(`struct hmm_range [0x${start.toString(16)}, 0x${end.toString(16)})`);
+    this.lifetime = new Lifetime(`struct hmm_range [0x${start.toString(16)}, 0x${end.toString(16)})`, {
+      heap: false, // on the stack; heapAllocated() where a driver kmallocs it
+    });
   }
 }
 

@@ -34,6 +34,13 @@ export class MmStruct {
   exited = false;
   /** Oracle bookkeeping: invalidate_range_start calls that have not reached their end. */
   activeInvalidations = 0;
+  /**
+   * Harness bookkeeping, not a kernel field: the tasks whose ->mm this is, each holding one
+   * mm_users reference (mm_alloc's for the first, copy_mm's for a CLONE_VM thread) that its
+   * exit_mm() drops. The end-of-run check expects mm_users back at this once everything is
+   * closed (0 once the process is gone, and then mm_count 0 too).
+   */
+  tasks = 1;
 
   constructor(
     readonly kernel: Kernel,
@@ -90,6 +97,15 @@ export function mmgetNotZero(mm: MmStruct): Promise<boolean> {
 /** include/linux/sched/mm.h: mmget() @5.5 */
 export function mmget(mm: MmStruct): Promise<void> {
   return mm.mmUsers.inc();
+}
+
+/**
+ * kernel/fork.c: copy_mm() @5.5 with CLONE_VM — a new thread of the process shares the mm
+ * and takes an mm_users reference for its life; its exit_mm() (exitTask) drops it.
+ */
+export async function copyMmCloneVm(mm: MmStruct): Promise<void> {
+  mm.tasks++;
+  await mmget(mm);
 }
 
 /** include/linux/sched/mm.h: mmgrab() @5.5 */

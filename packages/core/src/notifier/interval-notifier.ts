@@ -64,7 +64,8 @@ export class MmuIntervalNotifier implements HasLifetime {
   lifetime: Lifetime;
 
   constructor(readonly name: string) {
-    this.lifetime = new Lifetime(`struct mmu_interval_notifier ${name}`);
+    // Embedded in the driver struct whose lifetime replaces this one (or on a stack frame).
+    this.lifetime = new Lifetime(`struct mmu_interval_notifier ${name}`, { heap: false });
   }
 
   get interval(): { start: number; end: number } {

@@ -56,7 +56,7 @@ export class MmuNotifier implements HasLifetime {
     readonly name: string,
     readonly ops: MmuNotifierOps,
   ) {
-    this.lifetime = new Lifetime(`struct mmu_notifier ${name}`);
+    this.lifetime = new Lifetime(`struct mmu_notifier ${name}`, { heap: false }); // embedded
   }
 }
 

@@ -55,7 +55,8 @@ export class MmuNotifierMm implements HasLifetime {
     this.lock = new SpinLock(kernel.ex, `${mmName}->mmu_notifier_mm->lock`, "mmu_notifier_mm->lock");
     this.wq = new WaitQueue(kernel.ex, `${mmName}->mmu_notifier_mm->wq`);
     this.seq = new LocklessField(kernel.ex, `${mmName}->mmu_notifier_mm->invalidate_seq`, 2, this.lock);
-    this.lifetime = new Lifetime(`struct mmu_notifier_mm of ${mmName}`);
+    // Freed with the mm_struct by the last mmdrop(): the end-of-run mm_count check covers it.
+    this.lifetime = new Lifetime(`struct mmu_notifier_mm of ${mmName}`, { heap: false });
   }
 
   /** The mm's seq, read plainly: by code holding `lock`, in a wait_event condition, by oracles. */
