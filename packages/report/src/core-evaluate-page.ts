@@ -60,11 +60,22 @@ function oneLine(s: string | null): string {
   return code((s ?? "").replace(/\s+/g, " "));
 }
 
+/** A livelock's trace is as long as the step bound: its last events show the loop. */
+const LIVELOCK_TAIL = 60;
+
 function traceBlocks(r: ResultRecord): string[] {
   if (r.trace === null || r.trace.length === 0) return ["No trace was recorded."];
+  const cut = r.verdict === "livelock" && r.trace.length > LIVELOCK_TAIL;
+  const trace = cut ? r.trace.slice(-LIVELOCK_TAIL) : r.trace;
   return [
-    ["```text", cpuColumns(r.trace), "```"].join("\n"),
-    ["```mermaid", sequenceDiagram(r.trace), "```"].join("\n"),
+    ...(cut
+      ? [
+          `The last ${LIVELOCK_TAIL} of its ${int(r.trace.length)} events (a livelock runs to the step bound; ` +
+            "the replay command gives the whole trace):",
+        ]
+      : []),
+    ["```text", cpuColumns(trace), "```"].join("\n"),
+    ["```mermaid", sequenceDiagram(trace), "```"].join("\n"),
   ];
 }
 
@@ -84,10 +95,16 @@ function counterexampleBlock(row: CoreEvaluationRow): string {
     return blocks.join("\n\n");
   }
   const r = row.patch;
+  const mergedCore =
+    row.against.variant === row.variant
+      ? "The merged core"
+      : `On the merged core, ${code(row.against.variant)}`;
   const before =
     row.against.verdict === "pass"
-      ? "The merged core passes this scenario under the same exploration."
-      : `The merged core shows ${row.against.verdict} here instead: ${oneLine(row.against.message)}.`;
+      ? `${mergedCore} passes this scenario under the same exploration.`
+      : row.against.verdict === r.verdict
+        ? `${mergedCore} shows the same, ${r.verdict}: ${oneLine(row.against.message)}.`
+        : `${mergedCore} shows ${row.against.verdict} here instead: ${oneLine(row.against.message)}.`;
   const blocks = [
     head,
     `${before} On the patched core: ${r.verdict}, found at execution ${int(r.firstFailureAt ?? 0)} under ${r.strategy}; ` +
@@ -201,12 +218,17 @@ export function coreEvaluatePage(input: CoreEvaluationInput): string {
   }
   parts.push(...apiUsers(input));
   parts.push("## Counterexamples");
-  const shown = [...regressions, ...fixed];
+  // A driver written against the patch's API: every violation it shows is evidence, whatever the outcome.
+  const users = input.rows.filter(
+    (r) => r.against.variant !== r.variant && r.patch.verdict !== "pass" && r.outcome === "same bug",
+  );
+  const shown = [...regressions, ...fixed, ...users];
   parts.push(
     shown.length === 0
       ? "No run changed its verdict."
-      : "Each regression (the patched core's counterexample), then each fixed row (the merged core's), " +
-          "drawn as CPU columns and as a sequence diagram, with the command that replays it.",
+      : "Each regression (the patched core's counterexample), then each fixed row (the merged core's), then " +
+          "each violation of a driver written against the patch's API, drawn as CPU columns and as a sequence " +
+          "diagram, with the command that replays it.",
   );
   for (const r of shown) parts.push(counterexampleBlock(r));
   parts.push("## Verdicts per driver");

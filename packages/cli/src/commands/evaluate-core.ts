@@ -147,12 +147,34 @@ export async function evaluateCoreCommand(corePath: string, o: EvaluateOptions):
         })),
         // The records of every run whose verdict changed, on both cores (the evidence).
         changed: rows.filter(changed).map((r) => ({ merged: r.against, patched: r.patch })),
+        // Drivers written against the core variant's API (--variant), against their driver's
+        // interval on the merged core: the verdicts, messages and metrics of both sides.
+        apiUsers: rows
+          .filter((r) => r.against.variant !== r.variant)
+          .map((r) => ({
+            driver: r.driver,
+            variant: r.variant,
+            scenario: r.scenario,
+            outcome: r.outcome,
+            merged: brief(r.against),
+            patched: { ...brief(r.patch), replay: r.replay },
+          })),
       }),
     );
   } else {
     process.stdout.write(textReport(rows, core.variant.id, toCwd(pagePath)));
   }
   return regressed ? 1 : 0;
+}
+
+function brief(r: ResultRecord) {
+  return {
+    variant: r.variant,
+    verdict: r.verdict,
+    message: r.message,
+    executions: r.executions,
+    metrics: r.metrics,
+  };
 }
 
 function toCwd(p: string): string {
