@@ -27,6 +27,7 @@ export {
 export { type DeviceAccess, DmaFence, submitJob } from "./device/job.ts";
 export { isVerdict, type Verdict, VIOLATION_KINDS, type ViolationKind } from "./device/violations.ts";
 export * from "./errno.ts";
+export { all, both, mustRegister, populateMustMap } from "./harness/conformance/helpers.ts";
 export { CONFORMANCE, type ConformanceScenario, conformance } from "./harness/conformance.ts";
 export {
   type BufferHandle,

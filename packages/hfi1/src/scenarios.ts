@@ -11,7 +11,7 @@
  */
 import {
   BASE,
-  type BufferHandle,
+  both,
   conformance,
   cpuAccess,
   type Expectation,
@@ -19,9 +19,9 @@ import {
   exitTask,
   type Finding,
   fork,
-  isBuffer,
   mmap,
   munmap,
+  mustRegister,
   PAGE_SIZE,
   pageAddr,
   reclaimPage,
@@ -43,25 +43,12 @@ function hfiOf(s: ScenarioContext): { hfi: Hfi1Kernel; psm: Psm } {
   return hfi1Of(s.k);
 }
 
-async function mustRegister(s: ScenarioContext, start: number, len: number): Promise<BufferHandle> {
-  const b = await s.ctx.register(start, len, { write: true });
-  if (!isBuffer(b)) return s.ex.fail("exception", `register [${start.toString(16)}, +${len}) returned ${b}`);
-  return b;
-}
-
 /** Register and TID_UPDATE a buffer before the race: setup is not what the row tests. */
 async function programmed(s: ScenarioContext, start: number, len: number): Promise<Hfi1Buffer> {
   const b = await mustRegister(s, start, len);
   const ret = await s.ctx.populate(b, start, start + len, true);
   if (ret !== 0) return s.ex.fail("exception", `TID_UPDATE [${start.toString(16)}, +${len}) returned ${ret}`);
   return b as Hfi1Buffer;
-}
-
-async function both(s: ScenarioContext, a: [string, () => Promise<void>], b: [string, () => Promise<void>]) {
-  const ta = s.ex.spawn(a[0], a[1]);
-  const tb = s.ex.spawn(b[0], b[1]);
-  await ta.join();
-  await tb.join();
 }
 
 /** PSM's progress loop: poll the event bit `polls` times, `gap` ticks apart, handling what it finds. */
@@ -570,6 +557,47 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
       note: "FINDING: overlapping TIDs are now allowed, so the second TID_UPDATE pins pages 0-2 before the munmap of page 1 and programs them after it: the new TID's notifier was inserted after the invalidation, no callback, never queued",
     },
   },
+  "migrate-then-munmap-race-populate": both54and55(
+    "stale-access",
+    FIXME,
+    `the setup race through the munmap of page 1, between pin_rcv_pages and hfi1_mmu_rb_insert (the migration of page 0 changes nothing: ${MIGRATION_REFUSED})`,
+    "the FIXME race through the munmap of page 1: between the pin and mmu_interval_notifier_insert no callback runs, and nothing calls read_retry; the migration is refused (pinned page)",
+    SETUP_RACE,
+  ),
+  "overlapping-invalidations-race-populate": both54and55(
+    "stale-access",
+    FIXME,
+    "the setup race through the munmap of page 1, the migration overlapping it or not",
+    "the FIXME race through the munmap of page 1; the overlap adds nothing",
+    SETUP_RACE,
+  ),
+  "invalidations-at-buffer-edges": both54and55(
+    "stale-access",
+    FIXME,
+    "the setup race through the munmap straddling the buffer's start: page 1 (the first page) unmapped between pin_rcv_pages and hfi1_mmu_rb_insert; the node's range is the buffer's, so once inserted an edge invalidation does reach it",
+    "the FIXME race through the munmap straddling the buffer's start; an edge invalidation after the insert reaches the TID's notifier, which covers exactly the buffer",
+    SETUP_RACE,
+  ),
+  "one-page-buffer-neighbour-invalidations": both54and55(
+    "pass",
+    `${REF} (reasoned)`,
+    "the handler's interval tree holds the TID's exact range: the neighbours' ranges find no node, TID_UPDATE pins and programs the page",
+    "the TID's notifier covers exactly the page: the neighbours' invalidations do not hit it, and the setup does not retry anyway",
+  ),
+  "oom-reaper-sibling-blockable-zap": both54and55(
+    "stale-access",
+    FIXME,
+    "without the non-blockable start the result is the same: the madvise zap between pin_rcv_pages and hfi1_mmu_rb_insert, so oom-reaper-nonblocking's stale-access is the setup race, not the reaper",
+    "as legacy: the FIXME race, blockable or not (tid_rb_invalidate ignores the flag)",
+    SETUP_RACE,
+  ),
+  "exit-sibling-munmap-all": both54and55(
+    "stale-access",
+    FIXME,
+    "without the exit the setup race remains (the munmap between pin_rcv_pages and the insert); the missing ->release of exit-during-populate is a second, separate bug",
+    "without the exit the FIXME race remains, so exit-during-populate's 5.5 verdict is that race, not the RELEASE path",
+    SETUP_RACE,
+  ),
 };
 
 /** The conformance scenarios with the expectations above (harness default exploration). */

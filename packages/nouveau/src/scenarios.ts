@@ -10,17 +10,18 @@
  */
 import {
   BASE,
+  both,
   conformance,
   EBUSY,
   type Expectation,
   type ExplorationSpec,
   exitTask,
-  isBuffer,
   type MmStruct,
   migratePage,
   mmuNotifierInvalidateRangeEnd,
   mmuNotifierInvalidateRangeStart,
   munmap,
+  mustRegister,
   PAGE_SIZE,
   pageAddr,
   rangeInit,
@@ -30,19 +31,6 @@ import {
 import { setPfnmapAllocation } from "./knobs.ts";
 
 const P = PAGE_SIZE;
-
-async function mustRegister(s: ScenarioContext, start: number, len: number) {
-  const b = await s.ctx.register(start, len, { write: true });
-  if (!isBuffer(b)) return s.ex.fail("exception", `register [${start.toString(16)}, +${len}) returned ${b}`);
-  return b;
-}
-
-async function both(s: ScenarioContext, a: [string, () => Promise<void>], b: [string, () => Promise<void>]) {
-  const ta = s.ex.spawn(a[0], a[1]);
-  const tb = s.ex.spawn(b[0], b[1]);
-  await ta.join();
-  await tb.join();
-}
 
 /** Counters the V6 scenario records, for the metric tests and the report. */
 export const V6_COUNTERS = {
@@ -484,6 +472,98 @@ const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> = {
         "page (hmm_range_fault -EFAULT) and cancels.",
     ),
     interval: pass("V2", "Reasoned: the hole's faults end in -EFAULT and are cancelled."),
+  },
+  "migrate-then-munmap-race-populate": {
+    legacy: {
+      verdict: "use-after-free",
+      ref: "O1; 04ec32fbc2b2",
+      note:
+        "The migration of page 0 (no mmap_sem) runs start to end between hmm_range_fault and " +
+        "nouveau_range_done: notifiers drops to 0, every range is valid again, PFNMAP installs the old pfn, " +
+        "which the migration then frees (no page reference). The munmap cannot do this (its down_write waits " +
+        "for the worker's mmap_sem), so its turn adds nothing; V1's shape with a second invalidation.",
+    },
+    interval: pass(
+      "20fef4ef84bf; core.md 1.9",
+      "Exhausted at bound 2: whichever pass an invalidation lands in, its itree callback's set_seq under " +
+        "svmm->mutex makes read_retry true (or it waits for the PFNMAP and the hlist PFNCLR clears it); the " +
+        "munmap's down_write waits for the retry's mmap_sem, after which the VMA is gone and the fault cancelled.",
+    ),
+  },
+  "overlapping-invalidations-race-populate": {
+    legacy: {
+      verdict: "use-after-free",
+      ref: "O1; 04ec32fbc2b2",
+      note: "As migrate-then-munmap: the migration's whole bracket fits between hmm_range_fault and nouveau_range_done.",
+    },
+    interval: pass(
+      "core.md 1.3",
+      "Exhausted at bound 1: the two ranges share one exclusion period; read_begin of a fresh per-fault " +
+        "notifier sleeps until both ended, read_retry catches the callback that ran since.",
+    ),
+  },
+  "invalidations-at-buffer-edges": {
+    legacy: {
+      verdict: "use-after-free",
+      ref: "O1; 04ec32fbc2b2",
+      note:
+        "O1 through the buffer's last page: the migration of page 3 runs start to end between hmm_range_fault " +
+        "and nouveau_range_done, and PFNMAP installs its old pfn (0x103000 in the counterexample), then freed.",
+    },
+    interval: pass(
+      "20fef4ef84bf",
+      "Exhausted at bound 2: the per-fault notifier covers the fault window exactly; the edge page's " +
+        "migration hits it, the munmap straddling the start hits its first page, and the hlist callback " +
+        "PFNCLRs whatever range comes.",
+    ),
+  },
+  "one-page-buffer-neighbour-invalidations": {
+    legacy: {
+      verdict: "populate-failed",
+      ref: "mm/hmm.c hmm_invalidate_range_start() @5.4; nouveau_svm.c nouveau_svm_fault() @5.4",
+      note:
+        "Flagged (not in the reference): the liveness oracle. The migration of page 1 is the range " +
+        "[0x101000, 0x102000); 5.4's hmm_invalidate_range_start skips a range only if `nrange->end < " +
+        "range->start || nrange->start >= range->end`, and end is exclusive, so the fault's range " +
+        "[0x102000, 0x103000), which starts exactly at that end, is marked invalid (an over-invalidation of the " +
+        "page after, allowed in itself: core.md 6.2 item 11). hmm_range_fault then returns -EBUSY, and 5.4's " +
+        "nouveau_svm_fault does not retry a nouveau_range_fault error (only a false nouveau_range_done goes " +
+        "back to again): it cancels the GPU fault on a page nothing invalidated.",
+    },
+    interval: pass(
+      "20fef4ef84bf; core.md 6.6",
+      "Exhausted at bound 2: the interval tree is inclusive ([start, end - 1]), so the neighbours' ranges do " +
+        "not hit the per-fault notifier; an -EBUSY would be retried until the 1000 ms deadline anyway.",
+    ),
+  },
+  "oom-reaper-sibling-blockable-zap": {
+    legacy: {
+      verdict: "use-after-free",
+      ref: "O1 (madvise); 04ec32fbc2b2",
+      note:
+        "Without the non-blockable start the sync callback PFNCLRs, but madvise(DONTNEED) holds mmap_sem only " +
+        "for read, as the fault worker does, so its whole bracket fits between hmm_range_fault and " +
+        "nouveau_range_done: O1, the zapped pages freed under the PFNMAP. (oom-reaper-nonblocking passes in " +
+        "5.4 only because the callback refuses and nothing is zapped.)",
+    },
+    interval: pass(
+      "20fef4ef84bf; c625c274ee00",
+      "Without the non-blockable start the hlist callback does not refuse, so the count the nonblocking " +
+        "scenario leaves raised (its finding) is not reached; the itree callback's set_seq makes read_retry " +
+        "true and the hlist PFNCLR clears what was mapped.",
+    ),
+  },
+  "exit-sibling-munmap-all": {
+    legacy: pass(
+      "V2",
+      "Without the exit (and its release that unhashes hmm) the munmap's UNMAP reaches the sync callback, " +
+        "which PFNCLRs: the O8 of exit-during-populate is not reached, and V2's reasoning holds.",
+    ),
+    interval: pass(
+      "V2",
+      "Without the exit the svmm's hlist notifier is still hashed and PFNCLRs the unmapped window: " +
+        "exit-during-populate's finding (no release op) is the only thing that fails there.",
+    ),
   },
 };
 

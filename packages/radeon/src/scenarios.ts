@@ -12,13 +12,14 @@
  */
 import {
   BASE,
+  both,
   conformance,
   type Expectation,
   type ExplorationSpec,
   exitTask,
-  isBuffer,
   madviseDontneed,
   munmap,
+  mustRegister as mustRegisterBuffer,
   oomReapTaskMm,
   PAGE_SIZE,
   pageAddr,
@@ -30,9 +31,10 @@ import { setAllocationModel } from "./knobs.ts";
 
 const P = PAGE_SIZE;
 
+/** core's mustRegister, narrowed to radeon's buffer. */
 async function mustRegister(s: ScenarioContext, start: number, len: number): Promise<RadeonBuffer> {
-  const b = await s.ctx.register(start, len, { write: true });
-  if (!isBuffer(b) || !isRadeonBuffer(b))
+  const b = await mustRegisterBuffer(s, start, len);
+  if (!isRadeonBuffer(b))
     return s.ex.fail("exception", `register [${start.toString(16)}, +${len}) returned ${String(b)}`);
   return b;
 }
@@ -41,13 +43,6 @@ async function mustPopulate(s: ScenarioContext, b: RadeonBuffer): Promise<void> 
   const r = await s.ctx.populate(b, b.start, b.end, true);
   if (r !== 0)
     s.ex.fail("exception", `populate [${b.start.toString(16)}, ${b.end.toString(16)}) returned ${r}`);
-}
-
-async function both(s: ScenarioContext, a: [string, () => Promise<void>], b: [string, () => Promise<void>]) {
-  const ta = s.ex.spawn(a[0], a[1]);
-  const tb = s.ex.spawn(b[0], b[1]);
-  await ta.join();
-  await tb.join();
 }
 
 const exhaustive = (preemptionBound: number, executions = 20_000): ExplorationSpec => ({
@@ -508,6 +503,66 @@ const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> = {
         "either until the BO is recreated.",
     ),
     interval: pass("R2 (reasoned)", "As in 5.4."),
+  },
+  "migrate-then-munmap-race-populate": {
+    legacy: pass(
+      "R2; O2 window (reasoned)",
+      "The migration of page 0 lands in the O2 window harmlessly (see register-during-invalidation: " +
+        "migrate_page_move_mapping refuses the GUP-referenced page and maps it back); the munmap of page 1 " +
+        "detaches under mmap_sem (write), which excludes the CS, and a CS after it fails the ANONONLY check.",
+    ),
+    interval: pass("R2; O2 window (3506ff69c3ec FIXME) (reasoned)", "As in 5.4; exhausted at bound 2."),
+  },
+  "overlapping-invalidations-race-populate": {
+    legacy: pass("R2; O2 window (reasoned)", "As migrate-then-munmap: the overlap changes neither argument."),
+    interval: pass("R2; O2 window (reasoned)", "As in 5.4; exhausted at bound 1."),
+  },
+  "invalidations-at-buffer-edges": {
+    legacy: pass(
+      "R2; O2 window (reasoned)",
+      "The munmap straddling the BO's start detaches under mmap_sem (write); the CS after it fails the " +
+        "ANONONLY check (no VMA covers the BO from its start) and maps nothing; a BO bound before is unbound " +
+        "by the callback, whose node covers the BO exactly. The last-page migration is refused (GUP reference).",
+    ),
+    interval: pass(
+      "R2 (reasoned)",
+      "As in 5.4; the BO's notifier covers exactly the BO; exhausted at bound 2.",
+    ),
+  },
+  "one-page-buffer-neighbour-invalidations": {
+    legacy: pass(
+      "R3/R4 (reasoned)",
+      "The node is the BO's own page (nothing to merge with): the neighbours' ranges miss it, and the CS binds " +
+        "the page (liveness); the munmap of page 3 leaves the VMA under the BO covering it.",
+    ),
+    interval: pass("R3 (reasoned)", "The BO's notifier covers its one page; the neighbours miss it."),
+  },
+  "oom-reaper-sibling-blockable-zap": {
+    legacy: {
+      verdict: "stale-access",
+      ref: "R1 (O2)",
+      note:
+        "Without the non-blockable start this is R1: madvise(DONTNEED) holds mmap_sem for read, as the CS does; " +
+        "its CLEAR bracket runs while the CS is between get_user_pages and tt_bound, the callback skips the " +
+        "unbound BO, the zap takes the pages, and the CS binds them: a stale GART mapping (pinned pages, no " +
+        "use-after-free). oom-reaper-nonblocking passes in 5.4 only because the callback refuses every " +
+        "non-blockable range while a node exists.",
+    },
+    interval: {
+      verdict: "stale-access",
+      ref: "R1 (O2, 'Same'); 3506ff69c3ec FIXME",
+      note:
+        "R1 in 5.5, as the reference expects ('Same'): the conversion kept the FIXME (no read_begin/read_retry " +
+        "around GUP). The same window is what oom-reaper-nonblocking's 5.5 finding reaches through the reaper.",
+    },
+  },
+  "exit-sibling-munmap-all": {
+    legacy: pass(
+      "R2",
+      "Without the exit (whose non-blockable release bails, R5) the munmap's blockable callback reserves, " +
+        "fence-waits and unbinds; mmap_sem (write) excludes the CS: exit-during-populate's stale-access is R5 alone.",
+    ),
+    interval: pass("R2", "As in 5.4."),
   },
 };
 

@@ -16,21 +16,21 @@
 import {
   BASE,
   type BufferHandle,
+  both,
   conformance,
   detachVmas,
   type Expectation,
   type ExplorationSpec,
-  isBuffer,
   type MmStruct,
   mmuNotifierInvalidateRangeEnd,
   mmuNotifierInvalidateRangeStart,
   munmap,
+  mustRegister,
   oomReapTaskMm,
   PAGE_SIZE,
   pageAddr,
   rangeInit,
   type Scenario,
-  type ScenarioContext,
   tlbFinishMmu,
   zapPteRange,
 } from "@mnlab/core";
@@ -49,12 +49,6 @@ const NO_LOCKDEP: ExplorationSpec = {
 const WITH_LOCKDEP: ExplorationSpec = { strategy: "exhaustive", preemptionBound: 2, executions: 20_000 };
 
 /** Register or fail the execution: setup is not what these scenarios test. */
-async function mustRegister(s: ScenarioContext, start: number, len: number): Promise<BufferHandle> {
-  const b = await s.ctx.register(start, len, { write: true });
-  if (!isBuffer(b)) return s.ex.fail("exception", `register [${start.toString(16)}, +${len}) returned ${b}`);
-  return b;
-}
-
 /**
  * munmap(2) as core's munmap() does it (mm/mmap.c __do_munmap with downgrade), with the
  * UNMAP bracket held open between start and the zap until `proceed` completes: the scenario's
@@ -102,13 +96,6 @@ async function reclaimHeldOpen(mm: MmStruct, addr: number, opened: Completion, p
     old.page.mapcount--;
     k.pages.putPage(old.page);
   }
-}
-
-async function both(s: ScenarioContext, a: [string, () => Promise<void>], b: [string, () => Promise<void>]) {
-  const ta = s.ex.spawn(a[0], a[1]);
-  const tb = s.ex.spawn(b[0], b[1]);
-  await ta.join();
-  await tb.join();
 }
 
 const O2_REF = "f25a546e6529 (fixes ca748c39ea3f); reference 1.4 item 1, row O2";
@@ -512,6 +499,50 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
   "partial-munmap": {
     ...lockdepLegacy("only the hole is zapped; refaults skip it (GUP stops at the hole)"),
     ...intervalPass("only the hole is zapped; refaults skip it (GUP stops at the hole)"),
+  },
+  "migrate-then-munmap-race-populate": {
+    ...lockdepLegacy(
+      "with lockdep off it passes, exhausted at bound 2 (checked): each bracket raises notifiers_count under umem_rwsem, and the fault's ib_umem_mmu_notifier_retry under umem_mutex sees the count or the moved seq and retries",
+    ),
+    ...intervalPass(
+      "exhausted at bound 2: whichever pass an invalidation lands in, the callback's set_seq under umem_mutex makes read_retry (or hmm-less GUP's later check) true; the munmap's zap clears MTTs mapped before it",
+    ),
+  },
+  "overlapping-invalidations-race-populate": {
+    ...lockdepLegacy(
+      "with lockdep off it passes, exhausted at bound 1 (checked): two open brackets keep notifiers_count at 2 until both end",
+    ),
+    ...intervalPass(
+      "exhausted at bound 1: the two ranges share one exclusion period; read_retry catches both",
+    ),
+  },
+  "invalidations-at-buffer-edges": {
+    ...lockdepLegacy(
+      "with lockdep off it passes (checked): the umem's interval covers the MR exactly, both edge ranges intersect it",
+    ),
+    ...intervalPass(
+      "exhausted at bound 2: the umem notifier spans the MR; the straddling munmap and the last-page migration both hit it",
+    ),
+  },
+  "one-page-buffer-neighbour-invalidations": {
+    ...lockdepLegacy(
+      "the neighbours' brackets still meet the ODP MR's mm, so the O2 lock class is reported; with lockdep off it passes (checked), the liveness oracle included: rbt_ib_umem_for_each_in_range looks up [start, end - 1], so the neighbours' ranges reach no umem and the one-page MR's fault maps its page",
+    ),
+    ...intervalPass(
+      "exhausted at bound 2: the neighbours' ranges do not hit the one-page umem's notifier; the fault maps the page (liveness)",
+    ),
+  },
+  "oom-reaper-sibling-blockable-zap": {
+    ...lockdepLegacy(
+      "oom-reaper-nonblocking's trigger taken out, lockdep's remains; with lockdep off it passes (checked): the blockable zap waits for umem_rwsem and the fault retries on the count",
+    ),
+    ...intervalPass("blockable: the callback takes umem_mutex, set_seqs and zaps; the fault retries"),
+  },
+  "exit-sibling-munmap-all": {
+    ...lockdepLegacy(
+      "with lockdep off it passes (checked): the munmap's bracket zaps the MTTs; later faults find no VMA",
+    ),
+    ...intervalPass("as populate-vs-munmap over the whole MR: the callback zaps, the refault finds no VMA"),
   },
 };
 

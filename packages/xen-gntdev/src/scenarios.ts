@@ -29,6 +29,7 @@
 import {
   BASE,
   type BufferHandle,
+  both,
   conformance,
   type Expectation,
   type ExplorationSpec,
@@ -36,40 +37,21 @@ import {
   type Finding,
   fork,
   getUserPages,
-  isBuffer,
   madviseDontneed,
   mmap,
   mprotect,
   munmap,
+  mustRegister,
   oomReapTaskMm,
   PAGE_SIZE,
   pageAddr,
   releaseUserPages,
   type Scenario,
-  type ScenarioContext,
 } from "@mnlab/core";
 import { gntdevOf } from "./common/gntdev-file.ts";
 
 const P = PAGE_SIZE;
 const BOUND2: ExplorationSpec = { strategy: "exhaustive", preemptionBound: 2, executions: 20_000 };
-
-async function mustRegister(
-  s: ScenarioContext,
-  start: number,
-  len: number,
-  write = true,
-): Promise<BufferHandle> {
-  const b = await s.ctx.register(start, len, { write });
-  if (!isBuffer(b)) return s.ex.fail("exception", `register [${start.toString(16)}, +${len}) returned ${b}`);
-  return b;
-}
-
-async function both(s: ScenarioContext, a: [string, () => Promise<void>], b: [string, () => Promise<void>]) {
-  const ta = s.ex.spawn(a[0], a[1]);
-  const tb = s.ex.spawn(b[0], b[1]);
-  await ta.join();
-  await tb.join();
-}
 
 type Four = Record<"legacy" | "interval" | "legacy-hvm" | "interval-hvm", Expectation>;
 
@@ -678,6 +660,40 @@ export const conformanceExpectations: Record<string, Four> = {
     ...HVM_PASS(HVM_ZAP),
   },
   "partial-munmap": splitExpect("the middle page of the 3-page grant mapping"),
+  "migrate-then-munmap-race-populate": splitExpect(
+    "the munmap of page 1 cuts the 2-page grant mapping (the migration of page 0 finds a balloon page, on no LRU, and does nothing)",
+  ),
+  "overlapping-invalidations-race-populate": {
+    ...pvPass(
+      "as G1: the munmap covers the whole one-page grant mapping (no split), so unmap_if_in_range unmaps the grant before the zap; the overlapping migration finds a balloon page (no LRU) and does nothing",
+      "as legacy: the map's notifier callback unmaps the grant before the zap",
+    ),
+    ...HVM_PASS(HVM_ZAP),
+  },
+  "invalidations-at-buffer-edges": splitExpect(
+    "the munmap of pages 0-1 straddles the start of the grant mapping at pages 1-3 and splits it at page 2",
+  ),
+  "one-page-buffer-neighbour-invalidations": {
+    ...pvPass(
+      "the neighbours are ordinary anonymous pages: in_range() skips the map, the grant mmap maps its page and the backend reads it (liveness)",
+      "the neighbours' ranges do not hit the map's notifier, which covers exactly its page",
+    ),
+    ...HVM_PASS("as PV, without a notifier: the neighbours' zaps do not touch the grant's page"),
+  },
+  "oom-reaper-sibling-blockable-zap": {
+    ...pvPass(
+      "the blockable zap of the grant mapping reaches unmap_if_in_range first: the grants are unmapped by hypercall before zap_pte_range",
+      "as legacy: gntdev_invalidate unmaps the grants under priv->lock, blockable",
+    ),
+    ...HVM_PASS(HVM_ZAP),
+  },
+  "exit-sibling-munmap-all": {
+    ...pvPass(
+      "as G1: the munmap covers the whole grant mapping (no split), so the grants are unmapped before the zap",
+      "as G1: the notifier's callback unmaps the whole map before the zap",
+    ),
+    ...HVM_PASS(HVM_ZAP),
+  },
 };
 
 export const conformanceScenarios: Scenario[] = conformance(conformanceExpectations);

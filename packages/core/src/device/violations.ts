@@ -8,6 +8,7 @@ export const VIOLATION_KINDS = [
   "use-after-free", // the device (or the kernel) touches a freed page or object
   "write-after-protect", // a device write, or writable mapping at rest, where the CPU write-protected
   "unsafe-map", // an interval-variant mapping made without the user lock after a false read_retry (6.2 item 16)
+  "populate-failed", // liveness: a populate nothing raced failed or left part of its range unmapped (6.6; issue 22)
   "leak", // end of run: page references, pins, notifiers or device mappings left behind
   // kernel model
   "kernel-warn", // a WARN_ON fired

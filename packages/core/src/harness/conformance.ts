@@ -15,35 +15,21 @@ import { mprotect } from "../cpu/mprotect.ts";
 import { munmap } from "../cpu/munmap.ts";
 import { oomReapTaskMm } from "../cpu/oom.ts";
 import { PAGE_SIZE } from "../mm/page.ts";
-import { type BufferHandle, isBuffer } from "./driver-model.ts";
-import type { Expectation, ExplorationSpec, Scenario, ScenarioContext } from "./scenario.ts";
+import { EDGES } from "./conformance/edges.ts";
+import { both, mustRegister } from "./conformance/helpers.ts";
+import { RACE_SHAPES } from "./conformance/races.ts";
+import { SIBLINGS } from "./conformance/siblings.ts";
+import type { ConformanceScenario } from "./conformance/types.ts";
+import type { Expectation, ExplorationSpec, Scenario } from "./scenario.ts";
 import { BASE, pageAddr } from "./setup.ts";
 
-export type ConformanceScenario = Omit<Scenario, "expected">;
+export type { ConformanceScenario } from "./conformance/types.ts";
 
 const P = PAGE_SIZE;
 const DEFAULT: ExplorationSpec = { strategy: "exhaustive", preemptionBound: 2, executions: 20_000 };
 
-/** Register [start, start+len) or fail the execution: setup is not what these scenarios test. */
-async function mustRegister(
-  s: ScenarioContext,
-  start: number,
-  len: number,
-  write = true,
-): Promise<BufferHandle> {
-  const b = await s.ctx.register(start, len, { write });
-  if (!isBuffer(b)) return s.ex.fail("exception", `register [${start.toString(16)}, +${len}) returned ${b}`);
-  return b;
-}
-
-async function both(s: ScenarioContext, a: [string, () => Promise<void>], b: [string, () => Promise<void>]) {
-  const ta = s.ex.spawn(a[0], a[1]);
-  const tb = s.ex.spawn(b[0], b[1]);
-  await ta.join();
-  await tb.join();
-}
-
-export const CONFORMANCE: readonly ConformanceScenario[] = [
+/** The first eleven: one invalidation (or teardown) against one populate each. */
+const SINGLE_RACES: readonly ConformanceScenario[] = [
   {
     name: "populate-vs-munmap",
     description:
@@ -297,6 +283,18 @@ export const CONFORMANCE: readonly ConformanceScenario[] = [
       await s.ctx.unregister(buf);
     },
   },
+];
+
+/**
+ * The suite: the single races, then (issue 22) the race shapes with two invalidations
+ * (conformance/races.ts), the buffer edges and the liveness oracle (conformance/edges.ts), and
+ * the siblings of the scenarios that exist to show one bug (conformance/siblings.ts).
+ */
+export const CONFORMANCE: readonly ConformanceScenario[] = [
+  ...SINGLE_RACES,
+  ...RACE_SHAPES,
+  ...EDGES,
+  ...SIBLINGS,
 ];
 
 /**
