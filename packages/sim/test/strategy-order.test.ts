@@ -1,12 +1,11 @@
-// Iterative context bounding, PCT's learned k and the portfolio: the order schedules are
-// run in, what is learned, and that each stays deterministic.
+// Iterative context bounding and PCT's learned k: the order schedules are run in, what is
+// learned, and that each stays deterministic. The portfolio's order: portfolio.test.ts.
 import { describe, expect, it } from "vitest";
 import {
   type ExecutionOutcome,
   ExhaustiveStrategy,
   explore,
   PctStrategy,
-  PortfolioStrategy,
   type Program,
   replay,
   SharedCell,
@@ -161,39 +160,5 @@ describe("PCT learns k", () => {
     const a = await allRuns(tornRead, new PctStrategy(9, 2), 40);
     const b = await allRuns(tornRead, new PctStrategy(9, 2), 40);
     expect(a.lists).toEqual(b.lists);
-  });
-});
-
-describe("portfolio", () => {
-  it("rotates random (two in three), exhaustive, PCT d=3, PCT d=2, counts each, and names who found a failure", async () => {
-    const s = new PortfolioStrategy({ seed: 3 });
-    const r = await explore(tornRead, { strategy: s, executions: 200 });
-    expect(r.failure?.kind).toBe("torn-read");
-    const at = r.firstFailureAt! - 1;
-    const passing = new PortfolioStrategy({ seed: 3 });
-    await explore(threeWriters, { strategy: passing, executions: 9 });
-    expect([0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => passing.memberAt(i))).toEqual([
-      "random",
-      "random",
-      "exhaustive b≤2",
-      "random",
-      "random",
-      "pct d=3",
-      "random",
-      "random",
-      "pct d=2",
-    ]);
-    expect(s.memberAt(at)).not.toBeNull();
-    expect(r.strategy.params.firstFailureBy).toBe(s.memberAt(at));
-    expect(s.counts().reduce((n, c) => n + c.executions, 0)).toBe(r.executions);
-    expect((await replay(tornRead, r.replay!)).failure?.kind).toBe("torn-read");
-  });
-
-  it("is deterministic, and goes on with the others once the exhaustive walk is done", async () => {
-    const a = await allRuns(threeWriters, new PortfolioStrategy({ seed: 1, preemptionBound: 0 }), 2000);
-    const b = await allRuns(threeWriters, new PortfolioStrategy({ seed: 1, preemptionBound: 0 }), 2000);
-    expect(a.lists).toEqual(b.lists);
-    expect(a.r.executions).toBe(2000);
-    expect(a.r.exhausted).toBe(true);
   });
 });

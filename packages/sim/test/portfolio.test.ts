@@ -1,0 +1,136 @@
+// The portfolio (strategy/portfolio.ts): its member order, that every member runs in it what
+// it runs alone, the LEAD + 6·T bound, that the walk never repeats a schedule any member ran,
+// and determinism.
+import { describe, expect, it } from "vitest";
+import {
+  type ExecutionOutcome,
+  ExhaustiveStrategy,
+  explore,
+  PctStrategy,
+  PortfolioStrategy,
+  type Program,
+  replay,
+  SharedCell,
+  type Strategy,
+} from "../src/index.ts";
+import { deriveSeed } from "../src/rng.ts";
+import { LEAD, ROTATION } from "../src/strategy/portfolio.ts";
+
+/** Two threads, two stores each, and one data choice in main: a small full space. */
+const twoWriters: Program = async (ex) => {
+  const x = new SharedCell(ex, "x", 0);
+  const hs = ["A", "B"].map((n, i) =>
+    ex.spawn(n, async () => {
+      await x.store(i * 10 + 1);
+      await x.store(i * 10 + 2);
+    }),
+  );
+  if (ex.choose(2) === 1) await x.store(99);
+  for (const h of hs) await h.join();
+};
+
+/** A seqcount reader without the retry check, against two writers: a torn read. */
+const tornRead: Program = async (ex) => {
+  const seq = new SharedCell(ex, "seq", 0);
+  const a = new SharedCell(ex, "a", 0);
+  const b = new SharedCell(ex, "b", 0);
+  const writer = (v: number) => async () => {
+    await seq.store(v * 2 - 1);
+    await a.store(v);
+    await b.store(v);
+    await seq.store(v * 2);
+  };
+  const w1 = ex.spawn("W1", writer(1));
+  const w2 = ex.spawn("W2", writer(2));
+  const r = ex.spawn("R", async () => {
+    await seq.load();
+    const x = await a.load();
+    const y = await b.load();
+    if (x !== y) ex.fail("torn-read", `a=${x} b=${y}`);
+  });
+  for (const h of [w1, w2, r]) await h.join();
+};
+
+async function runs(program: Program, strategy: Strategy, executions: number) {
+  const out: ExecutionOutcome[] = [];
+  const r = await explore(program, {
+    strategy,
+    executions,
+    stopOnFailure: false,
+    shrink: false,
+    onExecution: (o) => out.push(o),
+  });
+  return { r, out, lists: out.map((o) => o.choices.map((c) => c.chosen).join(",")) };
+}
+
+const WALK = "random walk";
+const NAMES = [WALK, "exhaustive b≤2", "pct d=3", "pct d=2"];
+
+describe("portfolio", () => {
+  it("runs the walk alone for LEAD executions, then exhaustive, walk, PCT d=3, walk, PCT d=2, walk", async () => {
+    expect(LEAD).toBe(16);
+    expect(ROTATION).toEqual([1, 0, 2, 0, 3, 0]);
+    const s = new PortfolioStrategy({ seed: 3 });
+    await runs(twoWriters, s, LEAD + 18);
+    const order = Array.from({ length: LEAD + 18 }, (_, i) => s.memberAt(i));
+    const round = ["exhaustive b≤2", WALK, "pct d=3", WALK, "pct d=2", WALK];
+    expect(order).toEqual([...Array<string>(LEAD).fill(WALK), ...round, ...round, ...round]);
+    expect(s.memberAt(LEAD + 18)).toBeNull();
+    expect(s.counts()).toEqual([
+      { member: WALK, executions: LEAD + 9 },
+      { member: "exhaustive b≤2", executions: 3 },
+      { member: "pct d=3", executions: 3 },
+      { member: "pct d=2", executions: 3 },
+    ]);
+  });
+
+  it("each systematic member runs exactly what it runs alone, its T-th execution by LEAD + 6·T", async () => {
+    const n = LEAD + 6 * 40;
+    const s = new PortfolioStrategy({ seed: 5 });
+    const p = await runs(tornRead, s, n);
+    const mine = (label: string) => p.lists.filter((_, i) => s.memberAt(i) === label);
+    // The members' seeds are derived from the portfolio's as the constructor does.
+    const alone: [string, Strategy][] = [
+      ["exhaustive b≤2", new ExhaustiveStrategy(2)],
+      ["pct d=3", new PctStrategy(deriveSeed(5, -1 - 3), 3)],
+      ["pct d=2", new PctStrategy(deriveSeed(5, -1 - 2), 2)],
+    ];
+    for (const [label, strategy] of alone) {
+      const inPortfolio = mine(label);
+      expect(inPortfolio.length).toBe(40);
+      expect((await runs(tornRead, strategy, 40)).lists).toEqual(inPortfolio);
+      const at = p.lists.map((_, i) => i).filter((i) => s.memberAt(i) === label);
+      for (const [t, i] of at.entries()) expect(i + 1).toBeLessThanOrEqual(LEAD + 6 * (t + 1));
+    }
+  });
+
+  it("the walk never runs a schedule any member ran before", async () => {
+    const s = new PortfolioStrategy({ seed: 9 });
+    const p = await runs(twoWriters, s, 400);
+    const seen = new Set<string>();
+    for (const [i, l] of p.lists.entries()) {
+      if (s.memberAt(i) === WALK) expect(seen.has(l)).toBe(false);
+      seen.add(l);
+    }
+  });
+
+  it("finds a failure, names the member that did, counts every execution, and its token replays", async () => {
+    const s = new PortfolioStrategy({ seed: 3 });
+    const r = await explore(tornRead, { strategy: s, executions: 400 });
+    expect(r.failure?.kind).toBe("torn-read");
+    const by = s.memberAt(r.firstFailureAt! - 1);
+    expect(NAMES).toContain(by);
+    expect(r.strategy.params.firstFailureBy).toBe(by);
+    expect(s.counts().reduce((n, c) => n + c.executions, 0)).toBe(r.executions);
+    expect((await replay(tornRead, r.replay!)).failure?.kind).toBe("torn-read");
+  });
+
+  it("is deterministic, and goes on with the others once the exhaustive walk is done", async () => {
+    const a = await runs(twoWriters, new PortfolioStrategy({ seed: 1, preemptionBound: 0 }), 600);
+    const b = await runs(twoWriters, new PortfolioStrategy({ seed: 1, preemptionBound: 0 }), 600);
+    expect(a.lists).toEqual(b.lists);
+    expect(a.r.executions).toBe(600);
+    expect(a.r.exhausted).toBe(true);
+    expect(a.r.strategy.params.boundsCompleted).toBe(0);
+  });
+});
