@@ -603,17 +603,17 @@ export const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> =
     legacy: { verdict: "use-after-free", ref: "O1", note: O1_MUNMAP_NOTE },
     interval: pass("1.6"),
   },
-  "migrate-then-munmap-race-populate": {
+  "migrate-then-munmap-at-buffer-edges": {
     legacy: {
       verdict: "use-after-free",
       ref: O1_REF,
-      note: "A1's race with a second invalidation after it: the migration of page 0 runs whole between the CS's get_user_pages and amdgpu_cs_submit's hmm_range_valid, and the job reads the freed page.",
+      note: `O1 at either edge: the first page's migration (A1) or, as in the counterexample, the munmap straddling the BO's end (0x103000 freed at rest). ${O1_MUNMAP_NOTE}`,
     },
     interval: pass(
       "A1; 81fa1af31b5d",
       "Explored at preemption bound 1 (see NEW_SCENARIO_EXPLORATION): each callback's set_seq under " +
         "notifier_lock makes the CS's read_retry true, -EAGAIN, and the restarted CS gets fresh pages or " +
-        "finds page 1 unmapped.",
+        "finds the BO's last page unmapped; the BO's notifier spans the BO exactly, so both edge ranges hit it.",
     ),
   },
   "overlapping-invalidations-race-populate": {
@@ -625,17 +625,6 @@ export const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> =
     interval: pass(
       "core.md 1.3",
       "Bound 1: two open ranges share one exclusion period; read_retry catches both callbacks.",
-    ),
-  },
-  "invalidations-at-buffer-edges": {
-    legacy: {
-      verdict: "use-after-free",
-      ref: O1_REF,
-      note: "O1 through the BO's last page: its migration runs whole before amdgpu_cs_submit's check (0x103000 in the counterexample).",
-    },
-    interval: pass(
-      "81fa1af31b5d",
-      "Bound 1: the BO's notifier covers exactly the BO; the straddling munmap and the last-page migration both hit it.",
     ),
   },
   "one-page-buffer-neighbour-invalidations": {
@@ -690,9 +679,8 @@ export const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> =
  * is open) and whose 5.5 space is exhausted at bound 2 in 2619 executions.
  */
 const NEW_SCENARIO_EXPLORATION: Record<string, ExplorationSpec> = {
-  "migrate-then-munmap-race-populate": exhaustive(1, 4_000),
+  "migrate-then-munmap-at-buffer-edges": exhaustive(1, 4_000),
   "overlapping-invalidations-race-populate": exhaustive(1, 4_000),
-  "invalidations-at-buffer-edges": exhaustive(1, 4_000),
   "one-page-buffer-neighbour-invalidations": exhaustive(2, 3_000),
   "oom-reaper-sibling-blockable-zap": exhaustive(1, 4_000),
   "exit-sibling-munmap-all": exhaustive(1, 4_000),

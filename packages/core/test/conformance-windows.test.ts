@@ -58,8 +58,8 @@ const byName = (n: string) => {
 };
 
 describe("conformance race shapes reach every window of the retry loop", () => {
-  it("migrate-then-munmap-race-populate, at its default bound", async () => {
-    const c = byName("migrate-then-munmap-race-populate");
+  it("migrate-then-munmap-at-buffer-edges, at its default bound", async () => {
+    const c = byName("migrate-then-munmap-at-buffer-edges");
     expect(c.exploration.strategy).toBe("exhaustive");
     const bound = c.exploration.strategy === "exhaustive" ? c.exploration.preemptionBound : 0;
     const r = await explored(c, bound);
@@ -68,7 +68,7 @@ describe("conformance race shapes reach every window of the retry loop", () => {
   });
 
   it("the window classifier is not vacuous: a run without preemptions lands no invalidation inside", async () => {
-    const r = await explored(byName("migrate-then-munmap-race-populate"), 0);
+    const r = await explored(byName("migrate-then-munmap-at-buffer-edges"), 0);
     expect(r.hit.size).toBe(0);
   });
 });

@@ -107,22 +107,17 @@ const expectations: Record<string, Record<string, Expectation>> = {
   "fork-cow-then-device-write": pass("core.md 2.3", "the callback clears the range whatever the event."),
   "two-registrations-one-invalidation": pass("core.md 2.3", "one notifier covers both ranges."),
   "partial-munmap": pass("core.md 6.3", "only the unmapped part is cleared; the rest stays coherent."),
-  "migrate-then-munmap-race-populate": pass(
+  "migrate-then-munmap-at-buffer-edges": pass(
     "core.md 1.9, 2.2",
     "Each invalidation's callback takes dmirror->mutex and set_seqs; a pass it lands in sees read_retry (or " +
       "hmm_range_fault's check_retry: -EBUSY) true and loops, the munmap's down_write waits for the " +
       "retry's mmap_sem; the pass that maps read nothing the second invalidation changed afterwards " +
-      "without its callback clearing it. Exhausted at bound 2.",
+      "without its callback clearing it. The whole-VA notifier sees both edge ranges. Exhausted at bound 2.",
   ),
   "overlapping-invalidations-race-populate": pass(
     "core.md 1.3",
     "The two ranges share one exclusion period: read_begin sleeps until both ended, and each callback " +
       "set_seqs under the mutex. Exhausted at bound 1.",
-  ),
-  "invalidations-at-buffer-edges": pass(
-    "core.md 2.3",
-    "The whole-VA notifier sees both; the callback clears exactly [start, end) of each range, which covers " +
-      "the buffer's edge pages. Exhausted at bound 2.",
   ),
   "one-page-buffer-neighbour-invalidations": pass(
     "core.md 6.2 item 11, 6.6",

@@ -557,11 +557,11 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
       note: "FINDING: overlapping TIDs are now allowed, so the second TID_UPDATE pins pages 0-2 before the munmap of page 1 and programs them after it: the new TID's notifier was inserted after the invalidation, no callback, never queued",
     },
   },
-  "migrate-then-munmap-race-populate": both54and55(
+  "migrate-then-munmap-at-buffer-edges": both54and55(
     "stale-access",
     FIXME,
-    `the setup race through the munmap of page 1, between pin_rcv_pages and hfi1_mmu_rb_insert (the migration of page 0 changes nothing: ${MIGRATION_REFUSED})`,
-    "the FIXME race through the munmap of page 1: between the pin and mmu_interval_notifier_insert no callback runs, and nothing calls read_retry; the migration is refused (pinned page)",
+    `the setup race through the munmap straddling the buffer's end (its last page), between pin_rcv_pages and hfi1_mmu_rb_insert; once inserted the node spans the buffer, so an edge invalidation does reach it (the first-page migration changes nothing: ${MIGRATION_REFUSED})`,
+    "the FIXME race through the munmap straddling the buffer's end: between the pin and mmu_interval_notifier_insert no callback runs, and nothing calls read_retry; the first-page migration is refused (pinned page)",
     SETUP_RACE,
   ),
   "overlapping-invalidations-race-populate": both54and55(
@@ -569,13 +569,6 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
     FIXME,
     "the setup race through the munmap of page 1, the migration overlapping it or not",
     "the FIXME race through the munmap of page 1; the overlap adds nothing",
-    SETUP_RACE,
-  ),
-  "invalidations-at-buffer-edges": both54and55(
-    "stale-access",
-    FIXME,
-    "the setup race through the munmap straddling the buffer's start: page 1 (the first page) unmapped between pin_rcv_pages and hfi1_mmu_rb_insert; the node's range is the buffer's, so once inserted an edge invalidation does reach it",
-    "the FIXME race through the munmap straddling the buffer's start; an edge invalidation after the insert reaches the TID's notifier, which covers exactly the buffer",
     SETUP_RACE,
   ),
   "one-page-buffer-neighbour-invalidations": both54and55(

@@ -473,21 +473,22 @@ const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> = {
     ),
     interval: pass("V2", "Reasoned: the hole's faults end in -EFAULT and are cancelled."),
   },
-  "migrate-then-munmap-race-populate": {
+  "migrate-then-munmap-at-buffer-edges": {
     legacy: {
       verdict: "use-after-free",
       ref: "O1; 04ec32fbc2b2",
       note:
-        "The migration of page 0 (no mmap_sem) runs start to end between hmm_range_fault and " +
-        "nouveau_range_done: notifiers drops to 0, every range is valid again, PFNMAP installs the old pfn, " +
-        "which the migration then frees (no page reference). The munmap cannot do this (its down_write waits " +
-        "for the worker's mmap_sem), so its turn adds nothing; V1's shape with a second invalidation.",
+        "The migration of the window's first page (page 1, no mmap_sem) runs start to end between " +
+        "hmm_range_fault and nouveau_range_done: notifiers drops to 0, every range is valid again, PFNMAP " +
+        "installs the old pfn, which the migration then frees (no page reference). The munmap straddling the " +
+        "end cannot do this (its down_write waits for the worker's mmap_sem); V1's shape at an edge.",
     },
     interval: pass(
       "20fef4ef84bf; core.md 1.9",
       "Exhausted at bound 2: whichever pass an invalidation lands in, its itree callback's set_seq under " +
         "svmm->mutex makes read_retry true (or it waits for the PFNMAP and the hlist PFNCLR clears it); the " +
-        "munmap's down_write waits for the retry's mmap_sem, after which the VMA is gone and the fault cancelled.",
+        "per-fault notifier covers the window exactly, so both edge ranges hit it; the munmap's down_write " +
+        "waits for the retry's mmap_sem, after which the last page's VMA is gone and its fault cancelled.",
     ),
   },
   "overlapping-invalidations-race-populate": {
@@ -500,21 +501,6 @@ const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> = {
       "core.md 1.3",
       "Exhausted at bound 1: the two ranges share one exclusion period; read_begin of a fresh per-fault " +
         "notifier sleeps until both ended, read_retry catches the callback that ran since.",
-    ),
-  },
-  "invalidations-at-buffer-edges": {
-    legacy: {
-      verdict: "use-after-free",
-      ref: "O1; 04ec32fbc2b2",
-      note:
-        "O1 through the buffer's last page: the migration of page 3 runs start to end between hmm_range_fault " +
-        "and nouveau_range_done, and PFNMAP installs its old pfn (0x103000 in the counterexample), then freed.",
-    },
-    interval: pass(
-      "20fef4ef84bf",
-      "Exhausted at bound 2: the per-fault notifier covers the fault window exactly; the edge page's " +
-        "migration hits it, the munmap straddling the start hits its first page, and the hlist callback " +
-        "PFNCLRs whatever range comes.",
     ),
   },
   "one-page-buffer-neighbour-invalidations": {

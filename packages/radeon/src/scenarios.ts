@@ -504,30 +504,19 @@ const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> = {
     ),
     interval: pass("R2 (reasoned)", "As in 5.4."),
   },
-  "migrate-then-munmap-race-populate": {
+  "migrate-then-munmap-at-buffer-edges": {
     legacy: pass(
       "R2; O2 window (reasoned)",
-      "The migration of page 0 lands in the O2 window harmlessly (see register-during-invalidation: " +
-        "migrate_page_move_mapping refuses the GUP-referenced page and maps it back); the munmap of page 1 " +
-        "detaches under mmap_sem (write), which excludes the CS, and a CS after it fails the ANONONLY check.",
+      "The migration of the BO's first page lands in the O2 window harmlessly (see register-during-" +
+        "invalidation: migrate_page_move_mapping refuses the GUP-referenced page and maps it back); the munmap " +
+        "straddling the BO's end detaches under mmap_sem (write), which excludes the CS, a CS after it fails " +
+        "the ANONONLY check, and a BO bound before is unbound by the callback, whose node spans the BO exactly.",
     ),
     interval: pass("R2; O2 window (3506ff69c3ec FIXME) (reasoned)", "As in 5.4; exhausted at bound 2."),
   },
   "overlapping-invalidations-race-populate": {
     legacy: pass("R2; O2 window (reasoned)", "As migrate-then-munmap: the overlap changes neither argument."),
     interval: pass("R2; O2 window (reasoned)", "As in 5.4; exhausted at bound 1."),
-  },
-  "invalidations-at-buffer-edges": {
-    legacy: pass(
-      "R2; O2 window (reasoned)",
-      "The munmap straddling the BO's start detaches under mmap_sem (write); the CS after it fails the " +
-        "ANONONLY check (no VMA covers the BO from its start) and maps nothing; a BO bound before is unbound " +
-        "by the callback, whose node covers the BO exactly. The last-page migration is refused (GUP reference).",
-    ),
-    interval: pass(
-      "R2 (reasoned)",
-      "As in 5.4; the BO's notifier covers exactly the BO; exhausted at bound 2.",
-    ),
   },
   "one-page-buffer-neighbour-invalidations": {
     legacy: pass(

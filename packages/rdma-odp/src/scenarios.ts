@@ -500,12 +500,12 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
     ...lockdepLegacy("only the hole is zapped; refaults skip it (GUP stops at the hole)"),
     ...intervalPass("only the hole is zapped; refaults skip it (GUP stops at the hole)"),
   },
-  "migrate-then-munmap-race-populate": {
+  "migrate-then-munmap-at-buffer-edges": {
     ...lockdepLegacy(
-      "with lockdep off it passes, exhausted at bound 2 (checked): each bracket raises notifiers_count under umem_rwsem, and the fault's ib_umem_mmu_notifier_retry under umem_mutex sees the count or the moved seq and retries",
+      "with lockdep off it passes, exhausted at bound 2 (checked): each edge bracket intersects the umem, raises notifiers_count under umem_rwsem, and the fault's ib_umem_mmu_notifier_retry under umem_mutex sees the count or the moved seq and retries",
     ),
     ...intervalPass(
-      "exhausted at bound 2: whichever pass an invalidation lands in, the callback's set_seq under umem_mutex makes read_retry (or hmm-less GUP's later check) true; the munmap's zap clears MTTs mapped before it",
+      "exhausted at bound 2: the umem's notifier spans the MR exactly, so both edge ranges hit it; whichever pass an invalidation lands in, the callback's set_seq under umem_mutex makes the retry check true; the munmap's zap clears MTTs mapped before it",
     ),
   },
   "overlapping-invalidations-race-populate": {
@@ -514,14 +514,6 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
     ),
     ...intervalPass(
       "exhausted at bound 1: the two ranges share one exclusion period; read_retry catches both",
-    ),
-  },
-  "invalidations-at-buffer-edges": {
-    ...lockdepLegacy(
-      "with lockdep off it passes (checked): the umem's interval covers the MR exactly, both edge ranges intersect it",
-    ),
-    ...intervalPass(
-      "exhausted at bound 2: the umem notifier spans the MR; the straddling munmap and the last-page migration both hit it",
     ),
   },
   "one-page-buffer-neighbour-invalidations": {

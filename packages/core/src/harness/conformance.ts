@@ -286,8 +286,8 @@ const SINGLE_RACES: readonly ConformanceScenario[] = [
 ];
 
 /**
- * The suite: the single races, then (issue 22) the race shapes with two invalidations
- * (conformance/races.ts), the buffer edges and the liveness oracle (conformance/edges.ts), and
+ * The suite: the single races, then (issue 22) the race shapes with two invalidations, at a
+ * buffer's edges (conformance/races.ts), the liveness oracle (conformance/edges.ts), and
  * the siblings of the scenarios that exist to show one bug (conformance/siblings.ts).
  */
 export const CONFORMANCE: readonly ConformanceScenario[] = [

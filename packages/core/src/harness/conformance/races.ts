@@ -24,30 +24,34 @@ const BOUND1: ExplorationSpec = { strategy: "exhaustive", preemptionBound: 1, ex
 
 export const RACE_SHAPES: readonly ConformanceScenario[] = [
   {
-    name: "migrate-then-munmap-race-populate",
+    name: "migrate-then-munmap-at-buffer-edges",
     description:
-      "Two successive invalidations race one populate of pages 0-1: a migration of page 0 " +
-      "(MMU_NOTIFY_CLEAR, no mmap_sem), then a munmap of page 1 (MMU_NOTIFY_UNMAP). The first may land " +
-      "anywhere in the populate's first pass and make it retry; the munmap's mmap_sem then lands in the " +
-      "retry's second pass. The device then reads page 0: it may fault, never reach a page the CPU no " +
-      "longer maps there (the at-rest check judges page 1's mapping).",
+      "Two successive invalidations race one populate of a three-page buffer at pages 1-3 of a " +
+      "five-page VMA, each at an edge of it: a migration of its first page only (page 1: " +
+      "MMU_NOTIFY_CLEAR, no mmap_sem), then a munmap of pages 3-4, which straddles its end (the last " +
+      "page and the one past: MMU_NOTIFY_UNMAP). The migration may land anywhere in the populate's " +
+      "first pass and make it retry; the munmap's mmap_sem then lands in the retry's second pass. The " +
+      "device reads the last page: it may fault, never reach a page the CPU no longer maps there (the " +
+      "at-rest check judges the others). A notifier or device clear a page short at either end " +
+      "leaves the device on the edge page.",
+    pages: 5,
     exploration: BOUND2,
     async run(s) {
-      const buf = await mustRegister(s, BASE, 2 * P);
+      const buf = await mustRegister(s, pageAddr(1), 3 * P);
       await both(
         s,
         [
           "device",
           async () => {
-            await s.ctx.populate(buf, BASE, BASE + 2 * P, false);
-            await s.ctx.access(buf, pageAddr(0), false);
+            await s.ctx.populate(buf, pageAddr(1), pageAddr(4), false);
+            await s.ctx.access(buf, pageAddr(3), false);
           },
         ],
         [
           "cpu",
           async () => {
-            await migratePage(s.mm, pageAddr(0));
-            await munmap(s.mm, pageAddr(1), P);
+            await migratePage(s.mm, pageAddr(1));
+            await munmap(s.mm, pageAddr(3), 2 * P);
           },
         ],
       );
