@@ -1,12 +1,17 @@
 /**
  * The explorer's own cost on a standard scenario — the conformance race populate-vs-munmap
- * on one driver, each variant in its own process — next to the bare-runtime floor measured
- * in the same process (as many promises resolved one at a time as the exploration takes
- * steps): how much the kernel model and the oracles add over the scheduler itself.
+ * on one driver, each variant in its own process — next to two floors measured in the same
+ * process: the bare runtime (bench/sim.mitata.ts's program: three threads of cond_resched
+ * points, explored under the same random strategy for about as many steps) and the promise
+ * floor (as many promises resolved one at a time as the exploration takes steps). The
+ * ratio to the first, `timesRuntime`, is issue 18's figure: what the kernel model, its
+ * tracing and the oracles (at every step, the at-rest device check among them) add per step
+ * over the scheduler's own step. Target: at most 10.
  *
  *   node --expose-gc --import tsx bench/explorer.mitata.ts --impl legacy [--driver nouveau] [--smoke]
  */
 import { type DriverPackage, runScenario } from "@mnlab/core";
+import { explore, type Program, RandomStrategy } from "@mnlab/sim";
 import { do_not_optimize } from "mitata";
 import { benchmark, collect, die, emit, parseArgs } from "./lib.ts";
 
@@ -36,12 +41,40 @@ benchmark("explore", async () => {
   executions = r.executions;
   do_not_optimize(r);
 });
+/** bench/sim.mitata.ts's no-op program: 3 threads × 50 cond_resched points, joined by main. */
+const BARE_POINTS = 50;
+const bare: Program = async (ex) => {
+  const hs = Array.from({ length: 3 }, (_, i) =>
+    ex.spawn(`T${i}`, async () => {
+      for (let j = 0; j < BARE_POINTS; j++) await ex.condResched();
+    }),
+  );
+  for (const h of hs) await h.join();
+};
+let runtimeSteps = 0;
+benchmark("runtime", async () => {
+  // As many steps as the scenario's exploration took, give or take one execution.
+  let n = 0;
+  const r = await explore(bare, {
+    strategy: new RandomStrategy(1),
+    executions: Math.max(1, Math.round(steps / (3 * BARE_POINTS + 6))),
+    shrink: false,
+    onExecution: (o) => {
+      n += o.steps;
+    },
+  });
+  runtimeSteps = n;
+  do_not_optimize(r);
+});
 benchmark("floor", async () => {
   for (let i = 0; i < steps; i++) await new Promise<void>((r) => r());
 });
 const s = await collect(args.smoke);
-const explore = s.explore!;
+const explored = s.explore!;
+const runtime = s.runtime!;
 const floor = s.floor!;
+const nsPerStep = explored.p50 / Math.max(1, steps);
+const runtimeNsPerStep = runtime.p50 / Math.max(1, runtimeSteps);
 emit({
   program: "explorer",
   driver: driverName,
@@ -49,11 +82,14 @@ emit({
   scenario: scenario.name,
   executions,
   stepsPerExecution: executions === 0 ? 0 : steps / executions,
-  executionsPerSec: (executions / explore.p50) * 1e9,
-  stepsPerSec: (steps / explore.p50) * 1e9,
-  nsPerStep: explore.p50 / Math.max(1, steps),
+  executionsPerSec: (executions / explored.p50) * 1e9,
+  stepsPerSec: (steps / explored.p50) * 1e9,
+  nsPerStep,
+  runtimeNsPerStep,
+  timesRuntime: nsPerStep / Math.max(1e-9, runtimeNsPerStep),
   floorNsPerStep: floor.p50 / Math.max(1, steps),
-  timesFloor: explore.p50 / Math.max(1, floor.p50),
-  explore,
+  timesFloor: explored.p50 / Math.max(1, floor.p50),
+  explore: explored,
+  runtime,
   floor,
 });

@@ -51,6 +51,8 @@ const PROGRAMS: ProgramSpec[] = [
   { name: "traffic", file: "traffic.ts", impls: null },
   { name: "explorer", file: "explorer.mitata.ts", impls: ["legacy", "interval"] },
   { name: "sim", file: "sim.mitata.ts", impls: null },
+  // Executions to exhaust with and without partial-order reduction, per scenario (issue 18).
+  { name: "reduction", file: "reduction.ts", impls: null },
   // @mnlab/sim's strategies against fast-check's scheduler: executions to the first failure.
   { name: "peer", file: "peer.ts", impls: null },
 ];

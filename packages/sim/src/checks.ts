@@ -32,7 +32,7 @@ export interface CheckOptions {
    * string of version counters and the values it tests (the device oracles' cache key, the
    * notifier core's seq and counts). The runtime compares it across every point of an
    * execution that a partial-order reduction watches, and a step that changes it is visible
-   * to the check (footprint.ts, CHECKS_OBJECT). Leave it out and every step is visible,
+   * to the check (footprint.ts, checkObject). Leave it out and every step is visible,
    * which is sound and makes the reduction walk what exhaustive search walks. It must cover
    * everything the check's result depends on, locks it asks isHeld() about included (the
    * `protectedBy` locks' are added by the runtime); missing a field is unsound.
@@ -86,24 +86,27 @@ export class InvariantChecks {
   }
 
   /**
-   * The state every watched check reads, as one string: equal at two points of an execution
-   * only if no step between them wrote any of it (each check's watch, and whether each of its
-   * protectedBy locks is held). Only asked while a reduction records footprints.
+   * The state watched check `i` reads now, as a string: equal at two points of an execution
+   * only if no step between them wrote any of it (its watch, and whether each of its
+   * protectedBy locks is held — with their release counts when it has no watch). Only asked
+   * while a reduction records footprints.
    */
-  watchKey(): string {
-    let key = "";
-    for (const { protectedBy, watch } of this.checks) {
-      key += `${watch === undefined ? "" : watch()}/`;
-      if (protectedBy !== undefined) {
-        const list = typeof protectedBy === "function" ? protectedBy() : protectedBy;
-        for (const l of list) {
-          key += this.isHeld(l) ? "1" : "0";
-          if (watch === undefined) key += `${this.releases.get(l) ?? 0},`;
-        }
+  watchKey(i: number): string {
+    const c = this.checks[i]!;
+    let key = c.watch === undefined ? "" : String(c.watch());
+    if (c.protectedBy !== undefined) {
+      const list = typeof c.protectedBy === "function" ? c.protectedBy() : c.protectedBy;
+      for (const l of list) {
+        key += this.isHeld(l) ? "|1" : "|0";
+        if (c.watch === undefined) key += `,${this.releases.get(l) ?? 0}`;
       }
-      key += ";";
     }
     return key;
+  }
+
+  /** Per-step checks registered so far. */
+  get count(): number {
+    return this.checks.length;
   }
 
   addAtExit(name: FailureKind, check: InvariantCheck): void {

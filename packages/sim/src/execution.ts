@@ -39,7 +39,7 @@ import {
   type ThreadSnapshot,
   type WaitForEdge,
 } from "./failure.ts";
-import { ANY_OBJECT, CHECKS_OBJECT, type FootprintLog, threadObject } from "./footprint.ts";
+import { ANY_OBJECT, checkObject, type FootprintLog, threadObject } from "./footprint.ts";
 import type { Lockdep } from "./lockdep.ts";
 import { type ChoicePoint, type Chooser, Scheduler } from "./scheduler.ts";
 import { type Holdable, SimThread, type ThreadHandle } from "./thread.ts";
@@ -106,8 +106,8 @@ export class Execution {
   private watchdog: NodeJS.Immediate | null = null;
   private readonly detectForeignAwait: boolean;
   private readonly checksEnabled: boolean;
-  /** The checks' watch key at the last point (footprint.ts), while footprints are recorded. */
-  private watched: string | null = null;
+  /** Each check's watch key at the last point (footprint.ts), while footprints are recorded. */
+  private readonly watched: (string | undefined)[] = [];
 
   constructor(opts: ExecutionOptions) {
     this.seed = opts.seed;
@@ -299,7 +299,8 @@ export class Execution {
     t.footprint = footprint ?? object ?? ANY_OBJECT;
     if (this.failed !== null) throw new ExecutionAborted();
     this.stepCount++;
-    t.lastOp = object === undefined ? op : `${op} ${object}`;
+    t.lastOpName = op;
+    t.lastObject = object;
     if (this.stepCount > this.maxSteps) {
       this.fail("livelock", `step bound ${this.maxSteps} exceeded (thread ${t.name} at ${t.lastOp})`);
     }
@@ -537,11 +538,14 @@ export class Execution {
     const fp = this.scheduler.footprints;
     if (fp !== null && this.checks.any && !this.checks.opaque) {
       // The visibility condition (footprint.ts): a step that changed what a check reads
-      // touches CHECKS_OBJECT, so the reduction orders it against every other such step.
-      const key = this.checks.watchKey();
-      if (key !== this.watched) {
-        this.watched = key;
-        fp.touch(t, CHECKS_OBJECT);
+      // touches that check's object, so the reduction orders it against every other such step.
+      const w = this.watched;
+      for (let i = 0; i < this.checks.count; i++) {
+        const key = this.checks.watchKey(i);
+        if (key !== w[i]) {
+          w[i] = key;
+          fp.touch(t, checkObject(i));
+        }
       }
     }
     const f = this.checks.run(onlyProtected);

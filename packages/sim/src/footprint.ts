@@ -25,17 +25,20 @@
  * tested values — with its protectedBy locks' held state added by the runtime). While a
  * reduction records footprints, the runtime samples the watches at every point where
  * checks run (the end of each step, blocking ones included, and the release of a lock in
- * the middle of one); a step during which the sample changed also touches CHECKS_OBJECT.
+ * the middle of one); a step during which a check's sample changed also touches that
+ * check's object (checkObject).
  * Why that is enough:
  *   1. The check's result is a function of the watched state, which changes only in steps
  *      marked visible; every step's end is sampled, so each visible step's result is seen
  *      right after it, and an invisible step's end repeats the previous sample (the checks
  *      are stuttering-invariant: the same state checked twice gives the same answer).
- *   2. Visible steps all conflict (CHECKS_OBJECT), so every execution the reduction treats
- *      as equivalent runs them in the same order, each after the same causal past, so with
- *      the same effect: the sequence of distinct states the checks see is the same. A check
- *      failure is therefore a failure raised by the visible step itself, which the search
- *      preserves like an oops (strategy/bpor.ts).
+ *   2. The steps visible to one check all conflict (its checkObject), so every execution the
+ *      reduction treats as equivalent runs them in the same order, each after the same
+ *      causal past, so with the same effect: the sequence of distinct states that check sees
+ *      is the same. A check failure is therefore a failure raised by the visible step itself,
+ *      which the search preserves like an oops (strategy/bpor.ts); which of two checks fails
+ *      first is the order of two failing steps, and a failing step conflicts with every
+ *      other thread's pending step, so both orders are walked.
  *   3. "Changed" and not "wrote": two steps the footprints call independent cannot write the
  *      same model state (that state is protected by a lock whose operations are points, or
  *      is a cell of its own), so whether a step changes the watched state does not depend on
@@ -56,10 +59,14 @@ import type { SimThread } from "./thread.ts";
 export const ANY_OBJECT = "*";
 
 /**
- * The pseudo-object of the invariant checks' state: touched by every step that changed what
- * a watched check reads (checks.ts CheckOptions.watch), so all such steps conflict.
+ * The pseudo-object of invariant check `i`'s state (checks are numbered as registered):
+ * touched by every step that changed what the check reads (checks.ts CheckOptions.watch),
+ * so all such steps conflict.
  */
-export const CHECKS_OBJECT = "<checks>";
+export function checkObject(i: number): string {
+  return CHECK_OBJECTS[i] ?? (CHECK_OBJECTS[i] = `<check#${i}>`);
+}
+const CHECK_OBJECTS: string[] = [];
 
 /** The object of a thread's lifetime (spawn, first step, exit, join). */
 export function threadObject(id: number): string {

@@ -22,7 +22,7 @@ export {
   type ThreadSnapshot,
   type WaitForEdge,
 } from "./failure.ts";
-export { ANY_OBJECT, CHECKS_OBJECT, conflicts, type FootprintLog } from "./footprint.ts";
+export { ANY_OBJECT, checkObject, conflicts, type FootprintLog } from "./footprint.ts";
 export { type DependencySite, Lockdep, type LockOrderInversion } from "./lockdep.ts";
 export { Atomic, Refcount } from "./primitives/atomic.ts";
 export { SharedCell } from "./primitives/cell.ts";

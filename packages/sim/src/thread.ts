@@ -35,7 +35,15 @@ export class SimThread {
   readonly spinLocks: Holdable[] = [];
   /** Non-blocking regions entered (e.g. a non-blockable invalidation). */
   readonly nonBlocking: string[] = [];
-  lastOp: string | undefined;
+  /** The operation of the last scheduling point, and its object (kept apart: see lastOp). */
+  lastOpName: string | undefined;
+  lastObject: string | undefined;
+  /** `op object` of the last point, for messages; built only when asked, not at every point. */
+  get lastOp(): string | undefined {
+    const op = this.lastOpName;
+    if (op === undefined) return undefined;
+    return this.lastObject === undefined ? op : `${op} ${this.lastObject}`;
+  }
   /** The operation announced at the last scheduling point, logged once the thread performs it. */
   pendingOp: { op: string; object: string | undefined; detail: string | undefined } | null = null;
   /** At a cpu_relax() point: let any other runnable thread go first. */

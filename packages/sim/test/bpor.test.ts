@@ -8,7 +8,7 @@ import {
   ANY_OBJECT,
   Atomic,
   BporStrategy,
-  CHECKS_OBJECT,
+  checkObject,
   type Execution,
   ExhaustiveStrategy,
   Lockdep,
@@ -187,7 +187,7 @@ describe("bounded partial-order reduction", () => {
   }, 120_000);
 
   // Fails when the failing step is not made to conflict with the other threads' pending steps
-  // (bpor.ts addRaces), or when runChecks stops touching CHECKS_OBJECT: both were tried.
+  // (bpor.ts addRaces), or when runChecks stops touching the check's object: both were tried.
   it("with watched invariant checks and failures that end the execution, reaches the same kinds and states", async () => {
     await fc.assert(
       fc.asyncProperty(checkedProgramArb, fc.integer({ min: 0, max: 2 }), async (threads, bound) => {
@@ -201,7 +201,7 @@ describe("bounded partial-order reduction", () => {
     );
   }, 120_000);
 
-  it("logs the visibility condition: the steps that change a watched check's state touch CHECKS_OBJECT", async () => {
+  it("logs the visibility condition: the steps that change a watched check's state touch its object", async () => {
     const prog: Program = async (ex) => {
       const c0 = new SharedCell(ex, "c0", 0);
       const other = new SharedCell(ex, "other", 0);
@@ -217,7 +217,7 @@ describe("bounded partial-order reduction", () => {
     s.beginExecution(0);
     const o = await runExecution(prog, s, new Lockdep(false), 100, false);
     const log = o.footprints!;
-    const touched = log.object.filter((_, i) => log.also[i]?.includes(CHECKS_OBJECT) === true);
+    const touched = log.object.filter((_, i) => log.also[i]?.includes(checkObject(0)) === true);
     // main's first step (it registers the check) and the store to c0 change the watch; the
     // stores to `other`, the thread's start and main's join do not.
     expect(touched).toEqual([ANY_OBJECT, "c0"]);

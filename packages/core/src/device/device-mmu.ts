@@ -250,19 +250,29 @@ export function installDeviceOracles(kernel: Kernel, opts: DeviceOracleOptions =
   kernel.oracles.unsafeMap = opts.unsafeMap ?? true;
   // The verdict is a function of the entries, the PTEs, the pages' freed state and whether
   // an invalidation is open: re-check only when one of them moved since the last clean check.
-  let clean = "";
-  kernel.ex.addCheck("stale-access", () => {
+  // The same key is the check's watch (sim checks.ts): a partial-order reduction orders the
+  // steps that change it, and only those, against each other.
+  const stateKey = (): string => {
     let key = String(kernel.pages.freedCount);
     for (const d of kernel.devices) key += `|${d.version},${d.mm.pt.version},${d.mm.activeInvalidations}`;
-    if (key === clean) return null;
-    for (const d of kernel.devices) {
-      if (d.retired || d.mm.activeInvalidations !== 0) continue;
-      for (const e of d.all()) {
-        const bad = d.classify(e, false);
-        if (bad !== null) return { kind: bad.kind, message: `${d.name}: at rest, ${bad.message}` };
+    return key;
+  };
+  let clean = "";
+  kernel.ex.addCheck(
+    "stale-access",
+    () => {
+      const key = stateKey();
+      if (key === clean) return null;
+      for (const d of kernel.devices) {
+        if (d.retired || d.mm.activeInvalidations !== 0) continue;
+        for (const e of d.all()) {
+          const bad = d.classify(e, false);
+          if (bad !== null) return { kind: bad.kind, message: `${d.name}: at rest, ${bad.message}` };
+        }
       }
-    }
-    clean = key;
-    return null;
-  });
+      clean = key;
+      return null;
+    },
+    { watch: stateKey },
+  );
 }

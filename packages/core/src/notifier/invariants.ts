@@ -280,11 +280,6 @@ class CoreOracle implements CoreEvents {
  */
 function coreStateKey(kernel: Kernel, oracle: CoreOracle): string {
   const ex = kernel.ex;
-  const id = (o: object): number => {
-    let n = objectIds.get(o);
-    if (n === undefined) objectIds.set(o, (n = ++lastObjectId));
-    return n;
-  };
   let key = ex.isHeld(kernel.invalidateStartMap) ? "S" : "s";
   for (const mm of kernel.mms) {
     const nmm = mm.notifierMm;
@@ -309,6 +304,12 @@ function coreStateKey(kernel: Kernel, oracle: CoreOracle): string {
 /** Stable small ids for the watch key (identity matters to the checks, not names). */
 const objectIds = new WeakMap<object, number>();
 let lastObjectId = 0;
+
+function id(o: object): number {
+  let n = objectIds.get(o);
+  if (n === undefined) objectIds.set(o, (n = ++lastObjectId));
+  return n;
+}
 
 export function installCoreInvariants(kernel: Kernel): void {
   const oracle = new CoreOracle(kernel);
@@ -394,13 +395,10 @@ function checkMm(mm: MmStruct, oracle: CoreOracle): string | null {
   }
   // 1
   if (active === 0 && odd) return `invalidate_seq ${seq} is odd while no range is active (invariant 1)`;
-  const linked = new Set<MmuIntervalNotifier>();
   for (const sub of nmm.itree.items()) {
-    linked.add(sub);
     if ((sub.invalidateSeq & 1) !== 1) return `${sub.name} seq ${sub.invalidateSeq} is even (invariant 1)`;
   }
   for (const sub of nmm.deferredList) {
-    linked.add(sub);
     if ((sub.invalidateSeq & 1) !== 1) return `${sub.name} seq ${sub.invalidateSeq} is even (invariant 1)`;
     // 5
     if (sub.rbEmpty === nmm.itree.has(sub)) {
@@ -408,8 +406,9 @@ function checkMm(mm: MmStruct, oracle: CoreOracle): string | null {
     }
   }
   // 18: no callback runs for a notifier that is in neither the tree nor the deferred list.
+  // (Membership asked per running callback, usually none: no set built at every step.)
   for (const c of oracle.running) {
-    if (c.sub.mm === mm && !linked.has(c.sub))
+    if (c.sub.mm === mm && !nmm.itree.has(c.sub) && !nmm.deferredList.includes(c.sub))
       return `${c.sub.name}: callback running after removal (invariant 18)`;
   }
   // 24: once exit_mmap is done, every notifier of the RELEASE period got its one callback.

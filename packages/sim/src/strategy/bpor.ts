@@ -34,7 +34,7 @@
  * What it preserves: every terminal state, deadlock and failure raised by a step itself
  * (oops, WARN, sleep in atomic, lockdep, leaked lock, exit checks) reachable within the
  * bound, and every failure of an invariant check that declares what it reads (a watch):
- * the steps that change that state touch one pseudo-object and are never reordered
+ * the steps that change that state touch the check's pseudo-object and are never reordered
  * against each other, which makes a check failure a failure of the step before it
  * (footprint.ts, the visibility condition). A check with no watch makes every step
  * ANY_OBJECT, and the reduction then walks what exhaustive search walks. Lockdep's graph
@@ -47,7 +47,7 @@
  * programs, with and without watched checks and failures that end the execution.
  */
 import type { ExecutionOutcome } from "../execution.ts";
-import { type FootprintLog, stepsConflict } from "../footprint.ts";
+import { ANY_OBJECT, type FootprintLog } from "../footprint.ts";
 import type { Strategy, StrategyReport } from "./strategy.ts";
 
 interface Frame {
@@ -178,6 +178,31 @@ export class BporStrategy implements Strategy {
     for (let i = 0; i < n; i++)
       blockStart[i] = i > 0 && log.thread[i - 1] === log.thread[i] ? blockStart[i - 1]! : i;
 
+    // Objects as small ints (ANY_OBJECT is -1), so that the backward scan below compares
+    // numbers: string compares and array lookups there were most of a bpor execution's cost.
+    const ids = new Map<string, number>();
+    const idOf = (o: string): number => {
+      if (o === ANY_OBJECT) return -1;
+      let v = ids.get(o);
+      if (v === undefined) ids.set(o, (v = ids.size));
+      return v;
+    };
+    const prim = new Int32Array(n);
+    const alsoIds: (Int32Array | undefined)[] = [];
+    for (let i = 0; i < n; i++) {
+      prim[i] = idOf(log.object[i]!);
+      const a = log.also[i];
+      alsoIds.push(a === undefined ? undefined : Int32Array.from(a, idOf));
+    }
+    /** footprint.ts stepsConflict, on the interned objects: does step i touch one of `objs`? */
+    const touches = (i: number, objs: Int32Array, any: boolean): boolean => {
+      const pi = prim[i]!;
+      if (any || pi === -1) return true;
+      for (const o of objs) if (o === pi) return true;
+      const ai = alsoIds[i];
+      if (ai !== undefined) for (const x of ai) for (const o of objs) if (o === x) return true;
+      return false;
+    };
     const raceWith = (
       p: number,
       object: string,
@@ -186,9 +211,11 @@ export class BporStrategy implements Strategy {
       update: boolean,
     ): void => {
       const clock = Int32Array.from(threadClock[p]!);
+      const objs = Int32Array.from([object, ...also], idOf);
+      const any = object === ANY_OBJECT;
       for (let i = k - 1; i >= 0; i--) {
+        if (!touches(i, objs, any)) continue;
         const q = log.thread[i]!;
-        if (!stepsConflict(log, i, object, also)) continue;
         if (q !== p && clock[q]! <= i) {
           // i is not ordered before this step by anything in between: a race.
           this.races++;
