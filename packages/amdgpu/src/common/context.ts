@@ -183,7 +183,12 @@ function makeContext(k: Kernel, impl: AmdgpuVariantImpl): AmdgpuContext {
       const mem = new KgdMem(bo, kfd);
       bo.kfdBo = mem;
       let r = await initUserPages(mem, start);
-      if (r !== 0) return r;
+      if (r !== 0) {
+        // allocate_init_user_pages_failed: amdgpu_bo_unref(&bo) (init_user_pages has already
+        // unregistered its notifier), then kfree(mem).
+        await ttmBoRelease(bo);
+        return r;
+      }
       r = await mapMemoryToGpu(mem, mm);
       if (r !== 0) return r;
       const out: KfdBuffer = { start, end: start + len, mem };
