@@ -1,13 +1,13 @@
 /**
- * Race shapes with more than one invalidation against one populate (issue 22). The
- * invalidations run in threads of their own, so the explorer can land each anywhere inside
- * the populate — between read_begin and the fault, between the fault and the user lock,
- * between the retry check and the device programming, during the retry's second pass — and
- * the two can overlap (one starting while the other's callback runs). DriverModel exposes no
- * point inside populate; three threads at preemption bound 2 place two invalidations at any
- * two of its scheduling points (one preemption each; a finished thread hands over for free).
- * test/conformance-windows.test.ts checks that the explored schedules do cover those windows
- * on the textbook 5.5 user.
+ * Race shapes with more than one invalidation against one populate (issue 22). DriverModel
+ * exposes no point inside populate, so the invalidations run in threads of their own and the
+ * explorer lands them: one thread doing two invalidations in turn at preemption bound 2 puts
+ * the first anywhere in the populate's first pass (between read_begin and the fault, between
+ * the fault and the user lock, between the retry check and the device programming) and the
+ * second, through the mmap_sem the retry waits for, in its second pass; two threads (three
+ * with the device) at bound 1 make the invalidations overlap, one starting while the other's
+ * callback runs. test/conformance-windows.test.ts checks on the textbook 5.5 user that the
+ * explored schedules do cover those windows.
  */
 import { migratePage } from "../../cpu/migrate.ts";
 import { munmap } from "../../cpu/munmap.ts";
