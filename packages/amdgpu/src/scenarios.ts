@@ -309,8 +309,11 @@ export const CK2: Scenario = {
       verdict: "pass",
       ref: "v2 review (Christian König, Jason Gunthorpe); core.md 1.8, 1.9",
       note:
-        "Explored at preemption bound 1 only: at bound 2 neither variant exhausted 8000 executions (the " +
-        "swap-in fault of the CS adds a wait and an invalidation of its own). CK1 is the same race at bound 2.",
+        "Explored at preemption bound 1 only. At bound 2 (measured, issue 23) 5.4 exhausts at 8,030 " +
+        "executions but 5.5 needs 48,543 (14,574 with bounded partial-order reduction, still several " +
+        "times the driver's other rows): five threads race (the two invalidations, the CS, two GPU jobs), " +
+        "and none of their steps is setup that could move before the threads start. CK1 is the same race " +
+        "at bound 2.",
     },
   },
   exploration: exhaustive(1),
@@ -374,10 +377,12 @@ export const K2: Scenario = {
     interval: {
       verdict: "pass",
       ref: "1.4, 1.6",
-      note: "Explored at preemption bound 1: at bound 2 the 5.4 variant did not exhaust 8000 executions.",
+      note:
+        "Exhausted at preemption bound 2 (5.5 at 5,135 executions, 5.4 at 18,912: the budget is the 5.4 " +
+        "variant's, whose get_user_pages registers an hmm_range and waits for it to be valid).",
     },
   },
-  exploration: exhaustive(1),
+  exploration: exhaustive(2, 25_000),
 };
 
 export const K3: Scenario = {
@@ -418,7 +423,10 @@ export const K3: Scenario = {
     interval: {
       verdict: "pass",
       ref: "1.6 (notifier_lock around the eviction)",
-      note: "Explored at preemption bound 1: at bound 2 the 5.5 variant does not exhaust 8000 executions.",
+      note:
+        "Explored at preemption bound 1. At bound 2 (measured, issue 23) 5.5 does not exhaust 30,000 " +
+        "executions (three threads started together, every step of both migrations and the dispatch part " +
+        "of the race); 5.4's use-after-free is found there too (execution 2,765).",
     },
   },
   exploration: exhaustive(1),
@@ -492,7 +500,13 @@ export const O5b: Scenario = {
     interval: {
       verdict: "pass",
       ref: "O5 (FIXME kept in 5.5)",
-      note: "Explored at preemption bound 1: at bound 2 the 5.4 variant does not exhaust 8000 executions (5.5 does, at 5009).",
+      note:
+        "Explored at preemption bound 1. At bound 2 (measured, issue 23) 5.5 exhausts at 5,055 executions " +
+        "but 5.4 does not within 20,000 (its allocation also registers the HSA amdgpu_mn's hmm_mirror and " +
+        "an hmm_range while the migration runs); moving the mm's first registration before the threads " +
+        "(a KFD allocation over page 3) left 5.4 unexhausted at 3,000 and 5.5 at 5,055, so the row was kept " +
+        "as it was. At bound 2 the 5.4 run also reached the allocation's -EBUSY path, where the model leaked " +
+        "the BO (fixed: alloc_memory_of_gpu's allocate_init_user_pages_failed unrefs it).",
     },
   },
   exploration: exhaustive(1),
