@@ -5,12 +5,15 @@
  *
  *   node --import tsx bench/peer.ts [--smoke] [--seeds N] [--cap N] [--only program,...]
  *
- * Per program and strategy, over seeds 0..N-1 (N >= 20; exhaustive search has no seed and
- * runs once): executions to the first failure (median, max, misses within the cap), µs per
- * execution (wall time over all executions run), wall time to the first failure, and the
- * failing execution's length in scheduling points (unshrunk on both sides: fast-check runs
- * with endOnFailure, sim without shrinking). Each figure also as a ratio against
- * fast-check's. A miss counts as above every hit: a median with more than half missed is null.
+ * Per program and strategy, over seeds 0..N-1 (N >= 20, default 100; exhaustive search has no
+ * seed and runs once): executions to the first failure (median, max, misses within the cap),
+ * µs per execution (wall time over all executions run), wall time to the first failure, and
+ * the failing execution's length in scheduling points (unshrunk on both sides: fast-check runs
+ * with endOnFailure, sim without shrinking); for the portfolio, which member found each
+ * failure. Each figure also as a ratio against fast-check's. A miss counts as above every hit:
+ * a median with more than half missed is null. 100 seeds rather than 30: the bugs here take a
+ * median of 3-14 executions, and over 30 seeds the median of such a geometric-like count moves
+ * by one or two from one set of seeds to the next, as much as the differences measured.
  *
  * Prints one JSON line for bench/run.ts. Executions counts are deterministic given the
  * seeds; the µs and ms figures are wall-clock, machine-dependent, and never feed a verdict.
@@ -35,7 +38,7 @@ const get = (flag: string) => {
 };
 const smoke = argv.includes("--smoke");
 // A smoke run only shows the program still runs: two seeds, a small cap.
-const seeds = Number(get("--seeds") ?? (smoke ? 2 : 30));
+const seeds = Number(get("--seeds") ?? (smoke ? 2 : 100));
 const cap = Number(get("--cap") ?? (smoke ? 200 : 5000));
 if (!Number.isInteger(seeds) || seeds < (smoke ? 1 : 20))
   die(`--seeds must be an integer >= 20, got ${get("--seeds")}`);
@@ -52,6 +55,12 @@ interface SimCase {
 const SIM_CASES: SimCase[] = [
   { name: "portfolio", seeded: true, make: (seed) => new PortfolioStrategy({ seed }) },
   { name: "random", seeded: true, make: (seed) => new RandomStrategy(seed) },
+  // The portfolio's walk member alone (strategy/random.ts: firstStepRuns, no repeats).
+  {
+    name: "random walk",
+    seeded: true,
+    make: (seed) => new RandomStrategy(seed, { firstStepRuns: true, repeats: false }),
+  },
   { name: "pct d=2", seeded: true, make: (seed) => new PctStrategy(seed, 2) },
   { name: "pct d=3", seeded: true, make: (seed) => new PctStrategy(seed, 3) },
   {
@@ -85,6 +94,8 @@ interface Trial {
   kind: string | null;
   /** Exhaustive: the fewest-preemption bound completed when it stopped. */
   preemptions: number | null;
+  /** Portfolio: the member that ran the failing execution. */
+  foundBy: string | null;
 }
 
 async function simTrial(program: PeerProgram, strategy: Strategy): Promise<Trial> {
@@ -108,6 +119,10 @@ async function simTrial(program: PeerProgram, strategy: Strategy): Promise<Trial
     length: r.firstFailureAt === null ? null : last.steps,
     kind: r.failure?.kind ?? null,
     preemptions: r.firstFailureAt === null ? null : last.preemptions,
+    foundBy:
+      strategy instanceof PortfolioStrategy && r.firstFailureAt !== null
+        ? strategy.memberAt(r.firstFailureAt - 1)
+        : null,
   };
 }
 
@@ -132,6 +147,7 @@ async function fcTrial(program: PeerProgram, seed: number): Promise<Trial> {
     length: d.failed ? last.points : null,
     kind: last.failure,
     preemptions: null,
+    foundBy: null,
   };
 }
 
@@ -140,6 +156,16 @@ function median(xs: (number | null)[]): number | null {
   const s = xs.map((x) => x ?? Number.POSITIVE_INFINITY).sort((a, b) => a - b);
   const m = s[Math.floor((s.length - 1) / 2)]!;
   return Number.isFinite(m) ? m : null;
+}
+
+/** "member: count, ..." in descending count, then name. */
+function tally(xs: string[]): string {
+  const n = new Map<string, number>();
+  for (const x of xs) n.set(x, (n.get(x) ?? 0) + 1);
+  return [...n.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(", ");
 }
 
 const r2 = (x: number) => Math.round(x * 100) / 100;
@@ -165,6 +191,8 @@ function summarize(program: string, side: string, strategy: string, trials: Tria
     kinds: [...new Set(hits.map((t) => t.kind))].join(", "),
     // Exhaustive search: the preemptions of the schedule that failed first (bound by bound: the fewest).
     ...(strategy.startsWith("exhaustive") ? { preemptionsAtFirstFailure: hits[0]?.preemptions ?? null } : {}),
+    // The portfolio: how many seeds' first failures each member found.
+    ...(strategy === "portfolio" ? { foundBy: tally(hits.map((t) => t.foundBy ?? "?")) } : {}),
   };
 }
 
@@ -172,6 +200,10 @@ const rows: ReturnType<typeof summarize>[] = [];
 for (const [name, { program }] of Object.entries(PEER_PROGRAMS)) {
   if (only !== null && !only.includes(name)) continue;
   process.stderr.write(`peer: ${name}\n`);
+  // Warm-up, untimed: one trial of every case first, so that the first case timed is not the
+  // one paying for the JIT (the portfolio came first and did).
+  await fcTrial(program, seeds);
+  for (const c of SIM_CASES) await simTrial(program, c.make(seeds));
   const fcTrials: Trial[] = [];
   for (let seed = 0; seed < seeds; seed++) fcTrials.push(await fcTrial(program, seed));
   const fcRow = summarize(name, "fast-check", "fc.scheduler()", fcTrials);
@@ -191,6 +223,7 @@ const withRatios = rows.map((r) => {
     ...r,
     vsFastCheck: {
       medianExecutions: ratio(r.medianExecutions, base.medianExecutions),
+      maxExecutions: ratio(r.maxExecutions, base.maxExecutions),
       usPerExecution: ratio(r.usPerExecution, base.usPerExecution),
       medianMsToFailure: ratio(r.medianMsToFailure, base.medianMsToFailure),
       medianCounterexampleLength: ratio(r.medianCounterexampleLength, base.medianCounterexampleLength),
@@ -203,6 +236,7 @@ for (const r of withRatios)
     `${r.program.padEnd(22)} ${r.strategy.padEnd(30)} median ${String(r.medianExecutions).padStart(5)} ` +
       `max ${String(r.maxExecutions).padStart(5)} misses ${r.misses}/${r.seeds} ` +
       `${r.usPerExecution} µs/exec, ${r.medianMsToFailure} ms to failure, length ${r.medianCounterexampleLength} ` +
-      `(x fc: exec ${r.vsFastCheck.medianExecutions}, µs ${r.vsFastCheck.usPerExecution}, ms ${r.vsFastCheck.medianMsToFailure})\n`,
+      `(x fc: exec ${r.vsFastCheck.medianExecutions}, µs ${r.vsFastCheck.usPerExecution}, ms ${r.vsFastCheck.medianMsToFailure})` +
+      `${"foundBy" in r ? ` found by ${r.foundBy}` : ""}\n`,
   );
 emit({ program: "peer", smoke, seeds, cap, rows: withRatios });

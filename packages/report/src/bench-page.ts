@@ -67,11 +67,13 @@ const DESCRIPTIONS: Record<string, string> = {
     "active-range deadlock, hmm 5.4's lazy-valid ABA, a seqcount reader racing two unserialised writers), " +
     "written once against a minimal environment run both on `@mnlab/sim` and on fast-check's scheduler " +
     "(`fc.scheduler()`), with one scheduling point per operation on both sides. Per program and strategy, over " +
-    "`seeds` seeds (exhaustive search: no seed, one run): median and max executions to the first failure, " +
-    "misses within `cap`, µs per execution, median wall ms to the failure, and the failing execution's length " +
-    "in scheduling points (unshrunk). `vsFastCheck.*` divides each by fast-check's figure in the same run: " +
-    "below 1, sim does better. `portfolio` is what `mnlab test` runs for a scenario naming no strategy; the " +
-    "`depth-first` and `k fixed 100` rows are the earlier exhaustive walk and PCT, for comparison.",
+    "the seeds (exhaustive search: no seed, one run): median and max executions to the first failure, misses " +
+    "within the cap, µs per execution, median wall ms to the failure, and the failing execution's length " +
+    "(unshrunk; sim counts its steps, which include each thread's start and main's joins, fast-check its " +
+    "scheduled points). `portfolio` is what `mnlab test` runs for a scenario naming no strategy (the random " +
+    "walk alone for 16 executions, then exhaustive, walk, PCT d=3, walk, PCT d=2, walk); `random walk` is its " +
+    "walk member alone; the `depth-first` and `k fixed 100` rows are the earlier exhaustive walk and PCT, for " +
+    "comparison.",
   sim:
     "The simulation runtime's scheduling throughput on a no-op program (3 threads × 50 scheduling points), " +
     "against the same promise floor; `timesFloor` is the ratio (target: within 4×).",
@@ -238,6 +240,82 @@ function scaling(t: BenchTable, cols: string[]): { x: string; y: string; series:
   return { x, y, series };
 }
 
+/** One row of bench/peer.ts's output, as far as the page reads it. */
+interface PeerRow {
+  program: string;
+  side: string;
+  strategy: string;
+  seeds: number;
+  cap: number;
+  medianExecutions: number | null;
+  maxExecutions: number | null;
+  misses: number;
+  usPerExecution: number | null;
+  medianMsToFailure: number | null;
+  medianCounterexampleLength: number | null;
+  foundBy?: string;
+  vsFastCheck?: Record<string, number | null>;
+}
+
+function isPeerRow(x: Json): boolean {
+  return (
+    isRecord(x) &&
+    typeof x.program === "string" &&
+    typeof x.strategy === "string" &&
+    typeof x.side === "string"
+  );
+}
+
+/**
+ * The peer comparison (bench/peer.ts) as one table: each figure with its ratio against
+ * fast-check's scheduler in the same run, fast-check's own row first in each program.
+ */
+function peerSection(peer: Json | undefined): string[] {
+  if (!isRecord(peer) || !Array.isArray(peer.rows) || !peer.rows.every(isPeerRow)) return [];
+  const rows = peer.rows as unknown as PeerRow[];
+  if (rows.length === 0) return [];
+  const withRatio = (v: number | null, r: number | null | undefined, fc: boolean) =>
+    v === null ? "—" : fc || r === null || r === undefined ? fmt(v) : `${fmt(v)} (${sig3(r)}×)`;
+  const seeds = rows.find((r) => r.side === "fast-check")?.seeds;
+  const cap = rows[0]!.cap;
+  return [
+    "## Peer: @mnlab/sim against fast-check's scheduler",
+    `${DESCRIPTIONS.peer} Over ${fmt(seeds ?? null)} seeds, at most ${fmt(cap)} executions each; in brackets, ` +
+      "the figure divided by fast-check's in the same program (below 1×: sim does better). A median is `—` " +
+      "when more than half the seeds missed, a max when any did. `found by`: for the portfolio, the member that " +
+      "ran each seed's first failing execution.",
+    table(
+      [
+        "program",
+        "strategy",
+        "median executions",
+        "max executions",
+        "misses",
+        "µs / execution",
+        "median ms to failure",
+        "counterexample length",
+        "found by",
+      ],
+      rows.map((r) => {
+        const fc = r.side === "fast-check";
+        const v = r.vsFastCheck ?? {};
+        return [
+          r.program,
+          fc ? `${r.strategy} (fast-check)` : r.strategy,
+          withRatio(r.medianExecutions, v.medianExecutions, fc),
+          withRatio(r.maxExecutions, v.maxExecutions, fc),
+          `${r.misses} / ${fmt(r.seeds)}`,
+          withRatio(r.usPerExecution, v.usPerExecution, fc),
+          withRatio(r.medianMsToFailure, v.medianMsToFailure, fc),
+          withRatio(r.medianCounterexampleLength, v.medianCounterexampleLength, fc),
+          r.foundBy ?? "",
+        ];
+      }),
+      ["l", "l", "r", "r", "r", "r", "r", "r", "l"],
+    ),
+  ];
+}
+
 /** The page and the plots it links (paths relative to the report directory). */
 export function benchPage(bench: unknown): { markdown: string; plots: Map<string, string> } {
   const plots = new Map<string, string>();
@@ -309,8 +387,12 @@ export function benchPage(bench: unknown): { markdown: string; plots: Map<string
       blocks.push(`![the ratio of 5.4 to 5.5 p50 against size](${path})`);
     }
   }
+  const peer = isRecord(doc) ? peerSection(doc.peer) : [];
+  blocks.push(...peer);
   blocks.push(...circumstances);
   for (const t of tables) {
+    // The peer rows have their own section above.
+    if (peer.length > 0 && t.title.split(" › ")[0] === "peer") continue;
     const cols: string[] = [];
     for (const r of t.rows) for (const k of Object.keys(r)) if (!cols.includes(k)) cols.push(k);
     blocks.push(`## ${t.title}`, describe(t.title));
