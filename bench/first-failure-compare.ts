@@ -12,6 +12,7 @@
  * reports as firstFailureAt (lockdep's first report falls in the same execution either way).
  * Deterministic: no wall clock in the figures.
  */
+import { driverPackage as amdgpu } from "@mnlab/amdgpu";
 import { type DriverPackage, expectationFor, type Scenario, scenarioProgram } from "@mnlab/core";
 import { driverPackage as dmirror } from "@mnlab/dmirror";
 import { driverPackage as hfi1 } from "@mnlab/hfi1";
@@ -28,7 +29,7 @@ import {
 } from "@mnlab/sim";
 import { driverPackage as xenGntdev } from "@mnlab/xen-gntdev";
 
-const PACKAGES: DriverPackage[] = [nouveau, radeon, rdmaOdp, hfi1, xenGntdev, dmirror];
+const PACKAGES: DriverPackage[] = [amdgpu, nouveau, radeon, rdmaOdp, hfi1, xenGntdev, dmirror];
 const argv = process.argv.slice(2);
 const onlyAt = argv.indexOf("--only");
 const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? "").split(",") : null;
