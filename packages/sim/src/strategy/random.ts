@@ -59,7 +59,7 @@ interface WalkNode {
   /** Child per option; null: not reached yet; DONE: every schedule below it has run. */
   children: (WalkNode | typeof DONE | null)[];
   /** Share of each child's walk measure already run (1 exactly when done). */
-  run: Float64Array;
+  run: number[];
 }
 
 /** A subtree all of whose schedules (of positive walk measure) have run, or an execution's end. */
@@ -212,7 +212,7 @@ export class RandomStrategy implements Strategy {
       options: [...options],
       kept,
       children: new Array<WalkNode | typeof DONE | null>(options.length).fill(null),
-      run: new Float64Array(options.length),
+      run: new Array<number>(options.length).fill(0),
     };
   }
 
