@@ -32,55 +32,20 @@ import { stuck } from "./detectors/deadlock.ts";
 import { leakedLocks } from "./detectors/leaked-locks.ts";
 import { checkLockOrder } from "./detectors/lock-order.ts";
 import { sleepInAtomic } from "./detectors/sleep-in-atomic.ts";
-import {
-  ExecutionAborted,
-  type Failure,
-  type FailureKind,
-  type ThreadSnapshot,
-  type WaitForEdge,
-} from "./failure.ts";
-import { ANY_OBJECT, checkObject, type FootprintLog, threadObject } from "./footprint.ts";
+import { ExecutionAborted, type Failure, type FailureKind, type WaitForEdge } from "./failure.ts";
+import { ANY_OBJECT, threadObject } from "./footprint.ts";
 import type { Lockdep } from "./lockdep.ts";
-import { type ChoicePoint, type Chooser, Scheduler } from "./scheduler.ts";
-import { type Holdable, SimThread, type ThreadHandle } from "./thread.ts";
-import type { TraceEvent, TraceEventKind } from "./trace.ts";
+import type { ExecutionOptions, ExecutionOutcome } from "./outcome.ts";
+import { Scheduler } from "./scheduler.ts";
+import { type Holdable, SimThread, snapshotThread, type ThreadHandle } from "./thread.ts";
+import type { TraceEventKind } from "./trace.ts";
 import { Tracer } from "./tracer.ts";
+import { CheckVisibility } from "./visibility.ts";
 import type { Waitable } from "./waitable.ts";
 
 export type { CheckOptions, InvariantCheck } from "./checks.ts";
+export type { ExecutionOptions, ExecutionOutcome } from "./outcome.ts";
 export type { ChoicePoint, Chooser } from "./scheduler.ts";
-
-export interface ExecutionOptions {
-  chooser: Chooser;
-  lockdep: Lockdep;
-  maxSteps: number;
-  /** Record the event trace (replays and shrinking do; plain exploration does not). */
-  record: boolean;
-  /** Identifies this execution's seed in replay tokens. */
-  seed: number;
-  /**
-   * Fail an execution whose running thread awaits a foreign promise (default true). Off only
-   * for a single-thread execution that hosts a benchmark loop, where awaiting timers is harmless.
-   */
-  detectForeignAwait?: boolean;
-  /**
-   * Run the invariant and exit checks models register (default true). Off only in a
-   * benchmark host, which measures the modelled code path rather than its oracles.
-   */
-  checks?: boolean;
-}
-
-export interface ExecutionOutcome {
-  failure: Failure | null;
-  steps: number;
-  ticks: number;
-  preemptions: number;
-  choices: ChoicePoint[];
-  trace: TraceEvent[] | null;
-  counters: Record<string, number>;
-  /** The footprint of every step, when the strategy asked for them (a partial-order reduction). */
-  footprints?: FootprintLog;
-}
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -106,15 +71,17 @@ export class Execution {
   private watchdog: NodeJS.Immediate | null = null;
   private readonly detectForeignAwait: boolean;
   private readonly checksEnabled: boolean;
-  /** Each check's watch key at the last point (footprint.ts), while footprints are recorded. */
-  private readonly watched: (string | undefined)[] = [];
+  /** Samples the checks' watches for the reduction (visibility.ts), while footprints are recorded. */
+  private readonly visibility: CheckVisibility | null;
 
   constructor(opts: ExecutionOptions) {
     this.seed = opts.seed;
     this.scheduler = new Scheduler(opts.chooser);
     this.checks = new InvariantChecks();
     this.scheduler.checks = this.checks;
-    this.checks.countReleases = this.scheduler.footprints !== null;
+    const fp = this.scheduler.footprints;
+    this.checks.countReleases = fp !== null;
+    this.visibility = fp === null ? null : new CheckVisibility(this.checks, fp);
     this.lockdep = opts.lockdep;
     this.maxSteps = opts.maxSteps;
     this.tracer = new Tracer(opts.record);
@@ -483,27 +450,16 @@ export class Execution {
 
   /** The thread now holds `lock`. */
   noteAcquired(t: SimThread, lock: Holdable, spin: boolean): void {
-    t.held.push(lock);
-    t.heldSince.push(this.clock.now);
+    t.hold(lock, this.clock.now, spin);
     this.checks.acquired(lock);
-    if (spin) {
-      t.spinDepth++;
-      t.spinLocks.push(lock);
-    }
   }
 
   /** The thread released `lock`; releasing what it does not hold is a WARN-level bug. */
   noteReleased(t: SimThread, lock: Holdable, spin: boolean): void {
-    const i = t.held.lastIndexOf(lock);
-    if (i < 0) this.fail("kernel-warn", `${t.name} releases ${lock.name} which it does not hold`);
-    t.held.splice(i, 1);
+    const since = t.drop(lock, spin);
+    if (since === null) this.fail("kernel-warn", `${t.name} releases ${lock.name} which it does not hold`);
     this.checks.released(lock);
-    const since = t.heldSince.splice(i, 1)[0] ?? this.clock.now;
     if (this.clock.now > since) this.count("lock_hold_ticks", this.clock.now - since);
-    if (spin) {
-      t.spinDepth--;
-      t.spinLocks.splice(t.spinLocks.lastIndexOf(lock), 1);
-    }
     // The state a lock protects is checked the moment the lock is free again: without this
     // a state that lasts from the release to the thread's next point would go unseen.
     if (this.checks.anyProtected && this.failed === null) this.runChecks(t, true);
@@ -535,19 +491,7 @@ export class Execution {
   }
 
   private runChecks(t: SimThread, onlyProtected = false): void {
-    const fp = this.scheduler.footprints;
-    if (fp !== null && this.checks.any && !this.checks.opaque) {
-      // The visibility condition (footprint.ts): a step that changed what a check reads
-      // touches that check's object, so the reduction orders it against every other such step.
-      const w = this.watched;
-      for (let i = 0; i < this.checks.count; i++) {
-        const key = this.checks.watchKey(i);
-        if (key !== w[i]) {
-          w[i] = key;
-          fp.touch(t, checkObject(i));
-        }
-      }
-    }
+    this.visibility?.sample(t);
     const f = this.checks.run(onlyProtected);
     if (f !== null) this.recordFailure(f.kind, f.message, t);
   }
@@ -572,7 +516,7 @@ export class Execution {
       message,
       step: this.stepCount,
       tick: this.clock.now,
-      threads: this.scheduler.threads.map(snapshot),
+      threads: this.scheduler.threads.map(snapshotThread),
     };
     if (thread !== undefined) f.thread = thread.id;
     if (cycle !== undefined) f.cycle = cycle;
@@ -599,11 +543,4 @@ export class Execution {
   count(name: string, by = 1): void {
     this.counters.add(name, by);
   }
-}
-
-function snapshot(t: SimThread): ThreadSnapshot {
-  const s: ThreadSnapshot = { id: t.id, name: t.name, state: t.state, holds: t.held.map((h) => h.name) };
-  if (t.blockedOn !== null) s.blockedOn = t.blockedOn.name;
-  if (t.lastOp !== undefined) s.lastOp = t.lastOp;
-  return s;
 }

@@ -2,6 +2,7 @@
  * A simulated thread: an async function that runs only when the scheduler hands it the
  * turn. Its state is what the scheduler, the deadlock detector and failure snapshots read.
  */
+import type { ThreadSnapshot } from "./failure.ts";
 import { ANY_OBJECT } from "./footprint.ts";
 import type { Waitable } from "./waitable.ts";
 
@@ -61,6 +62,29 @@ export class SimThread {
     readonly name: string,
   ) {}
 
+  /** It takes `lock` at tick `now` (a spinlock when `spin`: sleeping is then a bug). */
+  hold(lock: Holdable, now: number, spin: boolean): void {
+    this.held.push(lock);
+    this.heldSince.push(now);
+    if (spin) {
+      this.spinDepth++;
+      this.spinLocks.push(lock);
+    }
+  }
+
+  /** It releases `lock`: the tick it took it at, or null when it does not hold it. */
+  drop(lock: Holdable, spin: boolean): number | null {
+    const i = this.held.lastIndexOf(lock);
+    if (i < 0) return null;
+    this.held.splice(i, 1);
+    const since = this.heldSince.splice(i, 1)[0]!;
+    if (spin) {
+      this.spinDepth--;
+      this.spinLocks.splice(this.spinLocks.lastIndexOf(lock), 1);
+    }
+    return since;
+  }
+
   isAtomic(): boolean {
     return this.spinDepth > 0 || this.nonBlocking.length > 0;
   }
@@ -73,4 +97,12 @@ export interface ThreadHandle {
   readonly done: boolean;
   /** Block until the thread has finished. A scheduling point. */
   join(): Promise<void>;
+}
+
+/** The thread as a failure report shows it. */
+export function snapshotThread(t: SimThread): ThreadSnapshot {
+  const s: ThreadSnapshot = { id: t.id, name: t.name, state: t.state, holds: t.held.map((h) => h.name) };
+  if (t.blockedOn !== null) s.blockedOn = t.blockedOn.name;
+  if (t.lastOp !== undefined) s.lastOp = t.lastOp;
+  return s;
 }

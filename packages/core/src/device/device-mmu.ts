@@ -251,10 +251,17 @@ export function installDeviceOracles(kernel: Kernel, opts: DeviceOracleOptions =
   // The verdict is a function of the entries, the PTEs, the pages' freed state and whether
   // an invalidation is open: re-check only when one of them moved since the last clean check.
   // The same key is the check's watch (sim checks.ts): a partial-order reduction orders the
-  // steps that change it, and only those, against each other.
+  // steps that change it, and only those, against each other. A device the check skips (its
+  // mm inside an invalidation, or retired) contributes only that it is skipped, so the PTE
+  // changes between invalidate start and end do not count as seen; versions only grow, so an
+  // equal key means nothing the check judges was written.
   const stateKey = (): string => {
     let key = String(kernel.pages.freedCount);
-    for (const d of kernel.devices) key += `|${d.version},${d.mm.pt.version},${d.mm.activeInvalidations}`;
+    for (const d of kernel.devices) {
+      if (d.retired) key += "|r";
+      else if (d.mm.activeInvalidations !== 0) key += "|a";
+      else key += `|${d.version},${d.mm.pt.version}`;
+    }
     return key;
   };
   let clean = "";

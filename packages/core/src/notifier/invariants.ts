@@ -273,31 +273,57 @@ class CoreOracle implements CoreEvents {
 }
 
 /**
- * What the two state checks below read, as one string (their watch, @mnlab/sim checks.ts):
- * per mm the lock gate, the seq, the counts, the tree, the deferred list and the hlist's
- * counters, and the callbacks the oracle saw enter and leave. A step that changes none of it
- * is invisible to the checks, and a partial-order reduction may reorder it freely.
+ * What the state check (checkMm) reads, as one string (its watch, @mnlab/sim checks.ts): per
+ * mm whether its lock is held (the check then skips it, and nothing else of it counts), else
+ * the seq, the counts, the tree, the deferred list and the callbacks the oracle saw enter and
+ * leave for it, and the RELEASE callbacks. A step that changes none of it is invisible to the
+ * check, and a partial-order reduction may reorder it freely.
  */
-function coreStateKey(kernel: Kernel, oracle: CoreOracle): string {
+function stateWatch(kernel: Kernel, oracle: CoreOracle): string {
   const ex = kernel.ex;
-  let key = ex.isHeld(kernel.invalidateStartMap) ? "S" : "s";
+  let key = "";
   for (const mm of kernel.mms) {
     const nmm = mm.notifierMm;
-    key += `|${id(mm)}:${mm.alive ? 1 : 0}${mm.exited ? 1 : 0},${mm.activeInvalidations}`;
-    if (nmm === null) continue;
-    key += `,${ex.isHeld(nmm.lock) ? 1 : 0}${nmm.hasItree ? 1 : 0},${nmm.invalidateSeq},${nmm.activeInvalidateRanges}t`;
+    key += `|${id(mm)}`;
+    if (nmm === null || !nmm.hasItree) continue;
+    if (ex.isHeld(nmm.lock)) {
+      key += "h";
+      continue;
+    }
+    key += `:${mm.exited ? 1 : 0},${mm.activeInvalidations},${nmm.invalidateSeq},${nmm.activeInvalidateRanges}t`;
     for (const sub of nmm.itree.items()) key += `${id(sub)}.${sub.invalidateSeq},`;
     key += "d";
     for (const sub of nmm.deferredList) key += `${id(sub)}.${sub.invalidateSeq}.${sub.rbEmpty ? 1 : 0},`;
-    key += "l";
-    for (const sub of nmm.list) {
-      const notifiers = (sub as unknown as { notifiers?: unknown }).notifiers;
-      key += `${id(sub)}.${sub.internal ? 1 : 0}.${String(notifiers)},`;
-    }
   }
   key += "r";
   for (const c of oracle.running) key += `${id(c.sub)}.${c.sub.mm === null ? 0 : id(c.sub.mm)},`;
   for (const [sub, n] of oracle.releases) key += `${id(sub)}x${n},`;
+  return key;
+}
+
+/**
+ * What the count check (checkCounts) reads: whether the invalidate_range_start map is held
+ * (then it judges nothing), else per mm whose lock is free its liveness, its open
+ * invalidations, the interval core's count and the 5.4 hmm's `notifiers` counts.
+ */
+function countsWatch(kernel: Kernel): string {
+  const ex = kernel.ex;
+  if (ex.isHeld(kernel.invalidateStartMap)) return "S";
+  let key = "";
+  for (const mm of kernel.mms) {
+    const nmm = mm.notifierMm;
+    key += `|${id(mm)}`;
+    if (nmm === null) continue;
+    if (ex.isHeld(nmm.lock)) {
+      key += "h";
+      continue;
+    }
+    key += `:${mm.alive ? 1 : 0}${mm.exited ? 1 : 0},${mm.activeInvalidations},${nmm.hasItree ? nmm.activeInvalidateRanges : "-"}l`;
+    for (const sub of nmm.list) {
+      const notifiers = (sub as unknown as { notifiers?: unknown }).notifiers;
+      if (sub.internal && typeof notifiers === "number") key += `${id(sub)}.${notifiers},`;
+    }
+  }
   return key;
 }
 
@@ -314,7 +340,6 @@ function id(o: object): number {
 export function installCoreInvariants(kernel: Kernel): void {
   const oracle = new CoreOracle(kernel);
   observers.set(kernel, oracle);
-  const watch = () => coreStateKey(kernel, oracle);
   kernel.ex.addCheck(
     "core-invariant",
     () => {
@@ -331,7 +356,7 @@ export function installCoreInvariants(kernel: Kernel): void {
     },
     // An empty protectedBy: the check also runs the moment any lock is released (a state
     // that lasts from an unlock to the thread's next point is seen), and gates itself per mm.
-    { protectedBy: () => [], watch },
+    { protectedBy: () => [], watch: () => stateWatch(kernel, oracle) },
   );
   kernel.ex.addCheck(
     "core-invariant",
@@ -348,7 +373,7 @@ export function installCoreInvariants(kernel: Kernel): void {
       }
       return null;
     },
-    { watch },
+    { watch: () => countsWatch(kernel) },
   );
 }
 

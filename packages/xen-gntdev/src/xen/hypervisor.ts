@@ -80,8 +80,16 @@ export class Xen {
     /** xen_feature(XENFEAT_auto_translated_physmap): HVM/PVH. */
     readonly autoTranslated: boolean,
   ) {
-    k.ex.addCheck("stale-access", () => this.checkGrantPtes());
-    k.ex.addCheck("use-after-free", () => this.checkHostFrames());
+    // Watches (@mnlab/sim checks.ts, for partial-order reduction): what each check reads —
+    // the live mappings (immutable once made; handles are never reused), the page tables
+    // they sit in, the pages' freed state.
+    const handles = () => [...this.live.keys()].join(",");
+    k.ex.addCheck("stale-access", () => this.checkGrantPtes(), {
+      watch: () => `${handles()}|${k.mms.map((mm) => mm.pt.version).join(",")}`,
+    });
+    k.ex.addCheck("use-after-free", () => this.checkHostFrames(), {
+      watch: () => `${handles()}|${k.pages.freedCount}`,
+    });
     k.ex.atExit("leak", () => {
       for (const m of this.live.values()) {
         if (m.owner.freed !== null) {
