@@ -502,7 +502,7 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
   },
   "migrate-then-munmap-at-buffer-edges": {
     ...lockdepLegacy(
-      "with lockdep off it passes, exhausted at bound 2 (checked): each edge bracket intersects the umem, raises notifiers_count under umem_rwsem, and the fault's ib_umem_mmu_notifier_retry under umem_mutex sees the count or the moved seq and retries",
+      "with lockdep off it passes, exhausted at bound 2 (test/deadlock.test.ts runs it): each edge bracket intersects the umem, raises notifiers_count under umem_rwsem, and the fault's ib_umem_mmu_notifier_retry under umem_mutex sees the count or the moved seq and retries",
     ),
     ...intervalPass(
       "exhausted at bound 2: the umem's notifier spans the MR exactly, so both edge ranges hit it; whichever pass an invalidation lands in, the callback's set_seq under umem_mutex makes the retry check true; the munmap's zap clears MTTs mapped before it",
@@ -510,7 +510,7 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
   },
   "overlapping-invalidations-race-populate": {
     ...lockdepLegacy(
-      "with lockdep off it passes, exhausted at bound 1 (checked): two open brackets keep notifiers_count at 2 until both end",
+      "with lockdep off it passes, exhausted at bound 1 (test/deadlock.test.ts runs it): two open brackets keep notifiers_count at 2 until both end",
     ),
     ...intervalPass(
       "exhausted at bound 1: the two ranges share one exclusion period; read_retry catches both",
@@ -518,7 +518,7 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
   },
   "one-page-buffer-neighbour-invalidations": {
     ...lockdepLegacy(
-      "the neighbours' brackets still meet the ODP MR's mm, so the O2 lock class is reported; with lockdep off it passes (checked), the liveness oracle included: rbt_ib_umem_for_each_in_range looks up [start, end - 1], so the neighbours' ranges reach no umem and the one-page MR's fault maps its page",
+      "the neighbours' brackets still meet the ODP MR's mm, so the O2 lock class is reported; with lockdep off it passes (test/deadlock.test.ts runs it), the liveness oracle included: rbt_ib_umem_for_each_in_range looks up [start, end - 1], so the neighbours' ranges reach no umem and the one-page MR's fault maps its page",
     ),
     ...intervalPass(
       "exhausted at bound 2: the neighbours' ranges do not hit the one-page umem's notifier; the fault maps the page (liveness)",
@@ -526,13 +526,13 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
   },
   "oom-reaper-sibling-blockable-zap": {
     ...lockdepLegacy(
-      "oom-reaper-nonblocking's trigger taken out, lockdep's remains; with lockdep off it passes (checked): the blockable zap waits for umem_rwsem and the fault retries on the count",
+      "oom-reaper-nonblocking's trigger taken out, lockdep's remains; with lockdep off it passes (test/deadlock.test.ts runs it): the blockable zap waits for umem_rwsem and the fault retries on the count",
     ),
     ...intervalPass("blockable: the callback takes umem_mutex, set_seqs and zaps; the fault retries"),
   },
   "exit-sibling-munmap-all": {
     ...lockdepLegacy(
-      "with lockdep off it passes (checked): the munmap's bracket zaps the MTTs; later faults find no VMA",
+      "with lockdep off it passes (test/deadlock.test.ts runs it): the munmap's bracket zaps the MTTs; later faults find no VMA",
     ),
     ...intervalPass("as populate-vs-munmap over the whole MR: the callback zaps, the refault finds no VMA"),
   },
