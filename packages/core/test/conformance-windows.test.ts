@@ -34,11 +34,30 @@ function windowsHit(trace: readonly TraceEvent[]): Set<Window> {
   return hit;
 }
 
-async function explored(c: ConformanceScenario, bound: number) {
+/** Some invalidation started while another thread's invalidate callback was running. */
+function startedInsideACallback(trace: readonly TraceEvent[]): boolean {
+  const inCallback = new Set<string>();
+  for (const e of trace) {
+    if (e.op === "mni->ops->invalidate" && e.kind === "call") inCallback.add(e.threadName);
+    else if (e.op === "mni->ops->invalidate" && e.kind === "ret") inCallback.delete(e.threadName);
+    else if (e.kind === "call" && e.op === "mmu_notifier_invalidate_range_start") {
+      if ([...inCallback].some((t) => t !== e.threadName)) return true;
+    }
+  }
+  return false;
+}
+
+/** Explore c at bound until `enough` says what the test looks for was seen (or the space ends). */
+async function explored(
+  c: ConformanceScenario,
+  bound: number,
+  enough: (hit: Set<Window>, overlapped: boolean) => boolean = () => false,
+) {
   const program = scenarioProgram(referenceDriver("interval"), { ...c, expected: {} });
   const strategy = new ExhaustiveStrategy(bound);
   const hit = new Set<Window>();
   const failures: string[] = [];
+  let overlapped = false;
   let executions = 0;
   for (let i = 0; i < 20_000 && strategy.beginExecution(i); i++) {
     const o = await runExecution(program, strategy, new Lockdep(true), 10_000, true);
@@ -46,9 +65,10 @@ async function explored(c: ConformanceScenario, bound: number) {
     executions++;
     if (o.failure !== null) failures.push(`${o.failure.kind}: ${o.failure.message}`);
     for (const w of windowsHit(o.trace ?? [])) hit.add(w);
-    if (hit.size === 4) break; // every window seen: the rest of the space is the scenario suites' work
+    overlapped ||= startedInsideACallback(o.trace ?? []);
+    if (enough(hit, overlapped)) break; // seen: the rest of the space is the scenario suites' work
   }
-  return { hit, failures, executions };
+  return { hit, failures, overlapped, executions };
 }
 
 const byName = (n: string) => {
@@ -62,13 +82,22 @@ describe("conformance race shapes reach every window of the retry loop", () => {
     const c = byName("migrate-then-munmap-at-buffer-edges");
     expect(c.exploration.strategy).toBe("exhaustive");
     const bound = c.exploration.strategy === "exhaustive" ? c.exploration.preemptionBound : 0;
-    const r = await explored(c, bound);
+    const r = await explored(c, bound, (hit) => hit.size === 4);
     expect(r.failures).toEqual([]);
     expect([...r.hit].sort()).toEqual(["fault..lock", "read_begin..fault", "retry..map", "second pass"]);
+  });
+
+  it("overlapping-invalidations-race-populate starts one invalidation inside the other's callback, at its default bound", async () => {
+    const c = byName("overlapping-invalidations-race-populate");
+    const bound = c.exploration.strategy === "exhaustive" ? c.exploration.preemptionBound : 0;
+    const r = await explored(c, bound, (_, overlapped) => overlapped);
+    expect(r.failures).toEqual([]);
+    expect(r.overlapped).toBe(true);
   });
 
   it("the window classifier is not vacuous: a run without preemptions lands no invalidation inside", async () => {
     const r = await explored(byName("migrate-then-munmap-at-buffer-edges"), 0);
     expect(r.hit.size).toBe(0);
+    expect(r.overlapped).toBe(false);
   });
 });
