@@ -29,7 +29,8 @@
  * bound 3 later than at bound 2, because it goes deep before it goes wide.
  *
  * The program must be deterministic given its decisions; a divergence is reported as an
- * error. No partial-order reduction is applied: the models keep scheduling points few instead.
+ * error. No partial-order reduction is applied here; bpor.ts is the same bounded search with
+ * one (`reduction: "bpor"` in make.ts), and this walk is what it is checked against.
  */
 import type { ExecutionOutcome } from "../execution.ts";
 import { makeRng, type Rng } from "../rng.ts";
