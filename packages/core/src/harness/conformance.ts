@@ -4,9 +4,10 @@
  * carry no expectations: each driver states, per variant, what it expects and why, and
  * `conformance()` refuses a driver that leaves one out.
  *
- * The process is the harness's standard one: 4 touched pages at BASE, private, read-write.
- * Device accesses whose mapping is gone are device faults, not failures: what must never
- * happen is an access the oracles reject, a leak, a WARN, or a hang.
+ * The process is the harness's standard one: 4 touched pages at BASE (5 where a scenario says
+ * so), private, read-write. Device accesses whose mapping is gone are device faults, not
+ * failures: what must never happen is an access the oracles reject, a leak, a WARN, a hang, or
+ * (issue 22) a populate nothing raced that does not map.
  */
 import { exitTask } from "../cpu/exit.ts";
 import { fork } from "../cpu/fork.ts";
