@@ -284,6 +284,18 @@ export class Execution {
   }
 
   /**
+   * The running step also reads or writes `object` (footprint.ts), though no point names it:
+   * model code that tests shared state with no scheduling point of its own (a BUG_ON on a
+   * counter read with atomic_read) names it here, so a partial-order reduction orders the
+   * step against the points on that object. Not a scheduling point; free unless footprints
+   * are recorded.
+   */
+  touch(object: string): void {
+    const t = this.running;
+    if (t !== null) this.scheduler.footprints?.touch(t, object);
+  }
+
+  /**
    * Block the running thread on `on` until `wake(t)` (or the deadline, in ticks from now).
    * A scheduling point. Returns true when it was woken, false when it timed out. `footprint`:
    * what the thread's step after the wake-up touches (footprint.ts), ANY_OBJECT by default.

@@ -80,8 +80,20 @@ export class MmStruct {
 
   /** mm_has_notifiers() */
   get hasNotifiers(): boolean {
+    this.kernel.ex.touch(this.notifierMmObject);
     return this.notifierMm !== null;
   }
+
+  /**
+   * The footprint name of mm->mmu_notifier_mm and its has_itree (@mnlab/sim footprint.ts):
+   * read with no lock by every invalidation (mm_has_notifiers, mmn_mm->has_itree) and by
+   * mmu_interval_notifier_insert, written by __mmu_notifier_register — named at each of
+   * those steps (Execution.touch), so a partial-order reduction orders them.
+   */
+  get notifierMmObject(): string {
+    return (this.notifierMmName ??= `${this.name}->mmu_notifier_mm`);
+  }
+  private notifierMmName: string | undefined;
 
   /** The address space is alive: mm_users > 0 (peeked, for checks that are not points). */
   get alive(): boolean {

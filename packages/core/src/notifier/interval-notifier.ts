@@ -245,6 +245,7 @@ export async function mmuIntervalNotifierInsert(
   const k = mm.kernel;
   k.ex.trace("call", "mmu_interval_notifier_insert", sub.name, `[${hex(start)}, +${hex(length)})`);
   k.mightLock(mm.mmapSem);
+  mm.kernel.ex.touch(mm.notifierMmObject);
   if (mm.notifierMm === null || !mm.notifierMm.hasItree) {
     const ret = await mmuNotifierRegister(null, mm);
     if (ret !== 0) return ret;
@@ -266,6 +267,7 @@ export async function mmuIntervalNotifierInsertLocked(
   k.ex.trace("call", "mmu_interval_notifier_insert_locked", sub.name, `[${hex(start)}, +${hex(length)})`);
   if (!mm.mmapSem.isWriteLocked)
     k.warn("mmu_interval_notifier_insert_locked without mmap_sem held for write");
+  mm.kernel.ex.touch(mm.notifierMmObject);
   if (mm.notifierMm === null || !mm.notifierMm.hasItree) {
     const ret = await __mmuNotifierRegister(null, mm);
     if (ret !== 0) return ret;

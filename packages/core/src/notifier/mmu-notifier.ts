@@ -69,6 +69,8 @@ export class MmuNotifier implements HasLifetime {
 export async function __mmuNotifierRegister(sub: MmuNotifier | null, mm: MmStruct): Promise<number> {
   const k = mm.kernel;
   if (!mm.mmapSem.isWriteLocked) k.warn("__mmu_notifier_register without mmap_sem held for write");
+  // atomic_read(&mm->mm_users) with no scheduling point: named, for partial-order reduction.
+  k.ex.touch(mm.mmUsers.name);
   if (!mm.alive) k.bug("__mmu_notifier_register on an mm with mm_users == 0");
   // Lockdep priming (CONFIG_LOCKDEP): allocation may reclaim, reclaim invalidates.
   k.fsReclaimMap.acquire();
@@ -76,6 +78,7 @@ export async function __mmuNotifierRegister(sub: MmuNotifier | null, mm: MmStruc
   k.fsReclaimMap.release();
   const nmm = mm.notifierMm ?? new MmuNotifierMm(k, mm.name);
   await mm.rmapLock.downWrite(); // mm_take_all_locks()
+  k.ex.touch(mm.notifierMmObject);
   mm.notifierMm = nmm; // smp_store_release(&mm->mmu_notifier_mm, ...)
   if (sub !== null) {
     await mmgrab(mm);
@@ -86,6 +89,7 @@ export async function __mmuNotifierRegister(sub: MmuNotifier | null, mm: MmStruc
     sub.hashed = true;
     await nmm.lock.unlock();
   } else {
+    k.ex.touch(mm.notifierMmObject);
     nmm.hasItree = true;
   }
   await mm.rmapLock.upWrite(); // mm_drop_all_locks()
@@ -214,6 +218,7 @@ export async function mnHlistInvalidateRangeStart55(
 
 /** mm/mmu_notifier.c: __mmu_notifier_invalidate_range_start() @5.5 — called through the core seam (core-seam.ts). */
 export async function __mmuNotifierInvalidateRangeStart55(range: MmuNotifierRange): Promise<number> {
+  range.mm.kernel.ex.touch(range.mm.notifierMmObject);
   const nmm = range.mm.notifierMm!;
   const core = coreFunctions();
   if (nmm.hasItree) {
@@ -282,6 +287,7 @@ export async function mnHlistInvalidateEnd55(nmm: MmuNotifierMm, range: MmuNotif
  * only_end skips), so it takes the range alone.
  */
 export async function __mmuNotifierInvalidateRangeEnd55(range: MmuNotifierRange): Promise<void> {
+  range.mm.kernel.ex.touch(range.mm.notifierMmObject);
   const nmm = range.mm.notifierMm!;
   if (nmm.hasItree) await coreFunctions().mn_itree_inv_end(nmm);
   if (nmm.list.length > 0) await coreFunctions().mn_hlist_invalidate_end(nmm, range);
