@@ -51,7 +51,11 @@
  * and a join's point and its wake-up all touch it.
  * What the footprint does not see is model state touched between points without a lock and
  * without a point of its own; the models keep that to thread-local state or state protected
- * by a lock whose operations are points, and the verdict comparisons in the report check it.
+ * by a lock whose operations are points, and name the rest with Execution.touch(object) (an
+ * unlocked test such as mm_has_notifiers(), a BUG_ON on atomic_read(&mm->mm_users)): the
+ * step then also touches that object. A read nobody named is a hole the reduction cannot
+ * see — comparing every scenario's verdicts and violation kinds with and without it is the
+ * check (one such hole, the unlocked mm->mmu_notifier_mm test, lost a violation kind).
  */
 import type { SimThread } from "./thread.ts";
 
