@@ -210,6 +210,7 @@ describe("bounded partial-order reduction", () => {
         await other.store(1);
         await c0.store(1);
         await other.store(2);
+        ex.touch("unlocked-test"); // a read with no point of its own, named
       });
       await a.join();
     };
@@ -222,6 +223,9 @@ describe("bounded partial-order reduction", () => {
     // stores to `other`, the thread's start and main's join do not.
     expect(touched).toEqual([ANY_OBJECT, "c0"]);
     expect(log.object.filter((x) => x === "other").length).toBe(2);
+    // Execution.touch: the step running it (the one after the second store) names the object.
+    const named = log.object.filter((_, i) => log.also[i]?.includes("unlocked-test") === true);
+    expect(named).toEqual(["other"]);
   });
 
   it("a watched check makes only the steps that change its state dependent", async () => {
