@@ -181,3 +181,24 @@ describe("definesScenarios", () => {
     expect(definesScenarios("m.ts", "export const ranges: ScenarioRange[] = [];")).toBe(false);
   });
 });
+
+describe("shorten-clear-range takes a page off a range's end only", () => {
+  it("not off a flag, a seq, a callback or ULONG_MAX (a clear of everything)", () => {
+    const text = `async function f(k, map, range, curSeq, usePtemod, fd) {
+  await unmapGrantPages(k, map, 0, map.count, usePtemod);
+  await gntdevInvalidate(k, map, range, curSeq);
+  await hfi1UserExpRcvClear(fd, (node) => removeNode(fd, node));
+  await vmm.unmap(0, ULONG_MAX);
+  await vmm.unmap(start, start + len);
+  await ibUmemOdpUnmapDmaPages(umem, from, to);
+}
+`;
+    const shortened = mutantsOf("/repo/pkg/src/interval/x.ts", text, "/repo")
+      .filter((m) => m.operator === "shorten-clear-range")
+      .map((m) => m.description);
+    expect(shortened).toEqual([
+      "unmap(): end `start + len` -> `(start + len) - 0x1000`",
+      "ibUmemOdpUnmapDmaPages(): end `to` -> `(to) - 0x1000`",
+    ]);
+  });
+});

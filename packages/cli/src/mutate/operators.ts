@@ -282,6 +282,26 @@ function functionsReaching(sf: ts.SourceFile, names: ReadonlySet<string>): Set<s
   return reach;
 }
 
+const END_NAME = /^(end|limit|to|last|size|len|length)$|[a-z](End|Limit|Len|Size)$/;
+
+/**
+ * Is `a` the end (or length) of an address range, by its name: `end`, `range.end`, `limit`,
+ * `start + len`? Not an end: a flag, a sequence number, a count of pages, a callback (other
+ * arguments of a clear), and ULONG_MAX — a clear of everything, whose last page no process
+ * ever maps, so taking a page off it could only make an equivalent mutant.
+ */
+function isRangeEnd(a: ts.Expression, sf: ts.SourceFile): boolean {
+  if (ts.isParenthesizedExpression(a)) return isRangeEnd(a.expression, sf);
+  if (ts.isIdentifier(a)) return a.text !== "ULONG_MAX" && END_NAME.test(a.text);
+  if (ts.isPropertyAccessExpression(a)) return END_NAME.test(a.name.text);
+  if (ts.isBinaryExpression(a)) {
+    const op = a.operatorToken.kind;
+    if (op !== ts.SyntaxKind.PlusToken && op !== ts.SyntaxKind.MinusToken) return false;
+    return isRangeEnd(a.left, sf) || isRangeEnd(a.right, sf);
+  }
+  return false;
+}
+
 /** Every mutant of one file. `root` is what locations are relative to. */
 export function mutantsOf(file: string, text: string, root: string): Mutant[] {
   const sf = parse(file, text);
@@ -473,13 +493,8 @@ export function mutantsOf(file: string, text: string, root: string): Mutant[] {
       // not the callback's own recursion into itself
       (enclosing === null || functionName(enclosing) !== name)
     ) {
-      const end = c.arguments[c.arguments.length - 1]!;
-      if (
-        ts.isObjectLiteralExpression(end) ||
-        end.kind === ts.SyntaxKind.TrueKeyword ||
-        end.kind === ts.SyntaxKind.FalseKeyword
-      )
-        continue;
+      const end = [...c.arguments].reverse().find((a) => isRangeEnd(a, sf));
+      if (end === undefined) continue;
       add("shorten-clear-range", c, `${name}(): end \`${src(end)}\` -> \`(${src(end)}) - ${PAGE}\``, [
         { start: end.getStart(sf), end: end.getEnd(), text: `(${end.getText(sf)}) - ${PAGE}` },
       ]);
