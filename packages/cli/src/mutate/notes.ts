@@ -14,6 +14,21 @@ interface Reviewed {
 
 const NV = "packages/nouveau/src/interval/";
 const ODP = "packages/rdma-odp/src/interval/";
+const AMD = "packages/amdgpu/src/interval/";
+
+/**
+ * ignore-blockable in a 5.5 interval callback: equivalent within the model, for a reason that
+ * is the kernel's. 5.5's mn_itree_invalidate calls mni->ops->invalidate with no
+ * non_block_start() around it (only the hlist pass has one: there the same mutant is killed,
+ * sleep-in-atomic), so nothing in 5.5 sees a non-blockable interval callback sleep; what it
+ * costs — the OOM reaper waiting behind the driver's lock or its fences while the lock holder
+ * waits for memory — needs memory pressure, which the model does not have.
+ */
+const IGNORE_BLOCKABLE_IN_INTERVAL_CALLBACK =
+  "Equivalent in the model: 5.5's mn_itree_invalidate has no non_block_start() around interval " +
+  "callbacks (only the hlist pass has, where this mutant is killed), so a non-blockable interval " +
+  "callback that sleeps is invisible to 5.5's own checks; its kernel cost (the OOM reaper stuck behind " +
+  "the driver's lock or fences while the holder waits for memory) needs memory pressure, not modelled.";
 
 const REVIEWED: Reviewed[] = [
   {
@@ -151,6 +166,44 @@ const REVIEWED: Reviewed[] = [
     description:
       "swap `await mr.mtt.unmap(odp.start, odp.end);` and `ibUmemOdpUnmapDmaPages(odp, odp.start, odp.end);`",
     note: "Equivalent: both clears run under umem_mutex, so no reader sees one done without the other.",
+  },
+  {
+    operator: "drop-clear",
+    file: `${ODP}umem-odp.ts`,
+    description: "remove `ibUmemOdpUnmapDmaPages(umem, umem.start, umem.end);`",
+    note:
+      "Equivalent for everything the model sees: ib_umem_odp_release runs after mlx5_ib_dereg_mr zapped the " +
+      "MTT, and 5.5 ODP holds no page reference (ib_umem_odp_map_dma_single_page ends in put_user_page), so " +
+      "the DMA list freed with the umem points at nothing the device can reach. What the kernel loses is " +
+      "each page's ib_dma_unmap_page (an IOMMU mapping leak CONFIG_DMA_API_DEBUG reports); the model does " +
+      "not track DMA-API mappings.",
+  },
+  ...[`${AMD}mn.ts`, `${AMD}mn.ts`, `${NV}fault.ts`, `${ODP}mlx5-odp.ts`].map((file) => ({
+    operator: "ignore-blockable",
+    file,
+    description: "`rangeBlockable(range)` -> `true`",
+    note: IGNORE_BLOCKABLE_IN_INTERVAL_CALLBACK,
+  })),
+  {
+    operator: "swap-ordered",
+    file: `${AMD}ttm.ts`,
+    description:
+      "swap `range.notifierSeq = await mmuIntervalReadBegin(bo.notifier);` and `await mm.mmapSem.downRead();`",
+    note:
+      "Equivalent (reasoned), as nouveau's same swap: read_begin with mmap_sem held for read may sleep until " +
+      "the invalidation in progress ends; an invalidation that needs mmap_sem for write (munmap) cannot be in " +
+      "progress while it is held for read, and the others (migration, reclaim, madvise's read hold) do not " +
+      "wait for it, so the sleep always ends; the seq is still taken before hmm_range_fault.",
+  },
+  {
+    operator: "drop-fence-wait",
+    file: "packages/radeon/src/interval/radeon-mn.ts",
+    description: "`await dmaResvWaitTimeoutRcu(bo)` -> `1`",
+    note:
+      "Equivalent (reasoned): radeon_mn_invalidate's ttm_bo_validate to the CPU domain moves the BO through " +
+      "ttm_bo_move_ttm, which waits for the same fences (ttm_bo_wait) before ttm_tt_unbind, so the GART " +
+      "pages are never unbound under a running job even without the explicit wait; only its DRM_ERROR on " +
+      "a failed wait is lost.",
   },
 ];
 
