@@ -25,11 +25,32 @@ import {
   type MmStruct,
 } from "@mnlab/core";
 import { continuousInvalidationScenarios } from "./continuous-invalidation.ts";
-import { dmirrorFopsOpen, dmirrorFopsRelease } from "./dmirror.ts";
+import { type DmirrorOpenOptions, dmirrorFopsOpen, dmirrorFopsRelease } from "./dmirror.ts";
 import { dmirrorFault } from "./fault.ts";
+import { dmirrorFopsUnlockedIoctl } from "./ioctl.ts";
 import { selftestScenarios } from "./selftests.ts";
+import { snapshotScenarios } from "./snapshot-scenarios.ts";
+import type { HmmDmirrorCmd, HmmDmirrorCommand } from "./uapi.ts";
 
 const source = fileURLToPath(new URL("./", import.meta.url));
+
+/** Another open file of /dev/hmm_dmirror0, through the variant's own code: its ioctls and its release. */
+export interface DmirrorFile {
+  // lib/test_hmm.c: dmirror_fops_unlocked_ioctl() @5.8
+  ioctl(request: HmmDmirrorCommand, cmd: HmmDmirrorCmd): Promise<number>;
+  // lib/test_hmm.c: dmirror_fops_release() @5.8
+  release(): Promise<number>;
+}
+
+/**
+ * dmirror's device context with one addition for scenarios that issue ioctls (SNAPSHOT): open
+ * the device file again from the same process. It goes through the variant under test (a
+ * mutant's copy included), which a scenario importing dmirror.ts/ioctl.ts itself would not.
+ */
+export interface DmirrorDeviceContext extends DeviceContext {
+  // lib/test_hmm.c: dmirror_fops_open() @5.8; chunkPages is the model's knob (dmirror.ts)
+  openFile(name: string, opts: DmirrorOpenOptions): Promise<DmirrorFile | number>;
+}
 
 export const dmirrorVariant: DriverModel = {
   info: {
@@ -46,7 +67,7 @@ export const dmirrorVariant: DriverModel = {
     const opened = await dmirrorFopsOpen(mm, "dmirror0");
     if (opened.dmirror === null) return opened.ret;
     const d = opened.dmirror;
-    return {
+    const ctx: DmirrorDeviceContext = {
       mmus: [d.pt],
       register: async (start: number, len: number): Promise<BufferHandle> => ({ start, end: start + len }),
       // lib/test_hmm.c: dmirror_fault() @5.8, as the READ/WRITE ioctls call it
@@ -63,7 +84,17 @@ export const dmirrorVariant: DriverModel = {
       close: async () => {
         await dmirrorFopsRelease(d);
       },
+      openFile: async (name: string, opts: DmirrorOpenOptions): Promise<DmirrorFile | number> => {
+        const f = await dmirrorFopsOpen(mm, name, opts);
+        if (f.dmirror === null) return f.ret;
+        const file = f.dmirror;
+        return {
+          ioctl: (request, cmd) => dmirrorFopsUnlockedIoctl(file, request, cmd),
+          release: () => dmirrorFopsRelease(file),
+        };
+      },
     };
+    return ctx;
   },
 };
 
@@ -149,5 +180,10 @@ export const driverPackage: DriverPackage = {
   },
   patches: [],
   variants: [dmirrorVariant],
-  scenarios: [...selftestScenarios, ...conformance(expectations), ...continuousInvalidationScenarios],
+  scenarios: [
+    ...selftestScenarios,
+    ...snapshotScenarios,
+    ...conformance(expectations),
+    ...continuousInvalidationScenarios,
+  ],
 };
