@@ -98,6 +98,18 @@ const exhaustive = (preemptionBound: number, executions = 8_000): ExplorationSpe
   executions,
 });
 
+/**
+ * Exhaustive search under bounded partial-order reduction (@mnlab/sim strategy/bpor.ts: the same
+ * terminal states and violation kinds as the plain search at bounds 0-2, in fewer executions),
+ * for the KFD rows whose two racing threads have many mutually independent steps.
+ */
+const exhaustiveReduced = (preemptionBound: number, executions = 8_000): ExplorationSpec => ({
+  strategy: "exhaustive",
+  preemptionBound,
+  executions,
+  reduction: "bpor",
+});
+
 const O1_REF = "A1 (O1); 04ec32fbc2b2 commit message";
 const O1_MUNMAP_NOTE =
   "Flagged: the reference's O1 names invalidations that do not hold mmap_sem for write (migration, " +
@@ -378,11 +390,13 @@ export const K2: Scenario = {
       verdict: "pass",
       ref: "1.4, 1.6",
       note:
-        "Exhausted at preemption bound 2 (5.5 at 5,135 executions, 5.4 at 18,912: the budget is the 5.4 " +
-        "variant's, whose get_user_pages registers an hmm_range and waits for it to be valid).",
+        "Exhausted at preemption bound 2 under bounded partial-order reduction: 5.5 at 1,588 executions, " +
+        "5.4 at 4,795 (without the reduction 5,135 and 18,912, about 35 s together: the 5.4 restore " +
+        "worker's get_user_pages registers an hmm_range and waits for it to be valid, every step of it " +
+        "racing the migration).",
     },
   },
-  exploration: exhaustive(2, 25_000),
+  exploration: exhaustiveReduced(2),
 };
 
 export const K3: Scenario = {
@@ -501,15 +515,14 @@ export const O5b: Scenario = {
       verdict: "pass",
       ref: "O5 (FIXME kept in 5.5)",
       note:
-        "Explored at preemption bound 1. At bound 2 (measured, issue 23) 5.5 exhausts at 5,055 executions " +
-        "but 5.4 does not within 20,000 (its allocation also registers the HSA amdgpu_mn's hmm_mirror and " +
-        "an hmm_range while the migration runs); moving the mm's first registration before the threads " +
-        "(a KFD allocation over page 3) left 5.4 unexhausted at 3,000 and 5.5 at 5,055, so the row was kept " +
-        "as it was. At bound 2 the 5.4 run also reached the allocation's -EBUSY path, where the model leaked " +
-        "the BO (fixed: alloc_memory_of_gpu's allocate_init_user_pages_failed unrefs it).",
+        "Exhausted at preemption bound 2 under bounded partial-order reduction: 5.5 at 617 executions, " +
+        "5.4 at 2,319 (without the reduction 5,055 and 21,180). Moving the mm's first registration before " +
+        "the threads (a KFD allocation over page 3) did not shrink the space, so the row is as it was. At " +
+        "bound 2 the 5.4 run reaches the allocation's -EBUSY path, where the model leaked the BO (fixed: " +
+        "alloc_memory_of_gpu's allocate_init_user_pages_failed unrefs it).",
     },
   },
-  exploration: exhaustive(1),
+  exploration: exhaustiveReduced(2),
 };
 
 export const referenceScenarios: Scenario[] = [A1, A2, A3, A4, CK1, CK2, K1, K2, K3, O5a, O5b];
