@@ -15,6 +15,8 @@ interface Reviewed {
 const NV = "packages/nouveau/src/interval/";
 const ODP = "packages/rdma-odp/src/interval/";
 const AMD = "packages/amdgpu/src/interval/";
+const DM = "packages/dmirror/src/";
+const GNT = "packages/xen-gntdev/src/interval/";
 
 /**
  * ignore-blockable in a 5.5 interval callback: equivalent within the model, for a reason that
@@ -204,6 +206,119 @@ const REVIEWED: Reviewed[] = [
       "ttm_bo_move_ttm, which waits for the same fences (ttm_bo_wait) before ttm_tt_unbind, so the GART " +
       "pages are never unbound under a running job even without the explicit wait; only its DRM_ERROR on " +
       "a failed wait is lost.",
+  },
+  // dmirror (lib/test_hmm.c @5.8): survivors of `mutate dmirror:interval` with the snapshot scenarios
+  // (hmm.snapshot-vs-munmap, hmm.snapshot-vs-migrate), which kill invert-read-retry, set-seq-outside-lock
+  // and swap-ordered at the snapshot callback, the short temporary notifier, drop-remove and drop-mmput.
+  {
+    operator: "drop-read-retry",
+    file: `${DM}snapshot.ts`,
+    description: "`mmuIntervalReadRetry(range.notifier, range.notifierSeq)` -> `false`",
+    note:
+      "Gap in the oracles: the perm bytes come from one hmm_range_fault walk under mmap_sem (read), and " +
+      "munmap/mprotect hold mmap_sem (write) across their whole invalidation, so a walk sees the table all " +
+      "before or all after them; migration and reclaim (no mmap_sem) hit one page at a time and the bytes " +
+      "carry no pfn, so every mix a torn walk can give is also a state the table had. Without the retry the " +
+      "bytes are still a state of the ioctl's interval, only not the state at the moment they are built " +
+      "under dmirror->mutex. An oracle comparing the bytes with the CPU page table at that moment (or bytes " +
+      "that name the pfn) would kill it.",
+  },
+  {
+    operator: "drop-set-seq",
+    file: `${DM}snapshot.ts`,
+    description: "remove `await mmuIntervalSetSeq(mni, curSeq);`",
+    note:
+      "Gap in the oracles, as drop-read-retry in dmirror_range_snapshot: without set_seq the temporary " +
+      "notifier's read_retry is never true, and the bytes are the walk's, a state the table had (the " +
+      "snapshot scenarios do run this callback: the core's item-12 check kills set-seq-outside-lock here).",
+  },
+  {
+    operator: "drop-lock-pair",
+    file: `${DM}snapshot.ts`,
+    description: "remove `await dmirror.mutex.lock();` and its 2 unlocks in dmirrorRangeSnapshotLoop()",
+    note:
+      "Gap in the oracles, as drop-read-retry: the mutex only closes the window between the read_retry " +
+      "and the bytes against a callback's set_seq; dmirror_mkentry reads the walk's own hmm_pfns, so the " +
+      "bytes are a state the table had either way.",
+  },
+  {
+    operator: "shorten-notifier-range",
+    file: `${DM}dmirror.ts`,
+    description: "mmuIntervalNotifierInsert(): length `DMIRROR_VA_LENGTH` -> `(DMIRROR_VA_LENGTH) - 0x1000`",
+    note:
+      "Equivalent: the whole-VA notifier loses its top page below ULONG_MAX & PAGE_MASK, which no VMA " +
+      "ever covers (user space ends at TASK_SIZE; the model maps nothing there), and RELEASE's [0, " +
+      "ULONG_MAX) still meets it.",
+  },
+  {
+    operator: "shorten-clear-range",
+    file: `${DM}dmirror.ts`,
+    description: "unmap(): end `ULONG_MAX` -> `(ULONG_MAX) - 0x1000`",
+    note: "Equivalent: xa_destroy at release; nothing is ever mapped in the last page below ULONG_MAX.",
+  },
+  {
+    operator: "swap-ordered",
+    file: `${DM}fault.ts`,
+    description:
+      "swap `range.notifierSeq = await mmuIntervalReadBegin(range.notifier);` and `await mm.mmapSem.downRead();`",
+    note:
+      "Equivalent (reasoned), as nouveau's: read_begin under mmap_sem (read) may sleep until an exclusion " +
+      "period ends; the invalidations that need mmap_sem for write take it before invalidate_range_start, " +
+      "so none is in flight, and the rest (migration, reclaim, the OOM reaper's read hold) do not wait for " +
+      "it; lockdep already has mmap_sem -> invalidate_range_start. The seq is still taken before the walk.",
+  },
+  {
+    operator: "swap-ordered",
+    file: `${DM}snapshot.ts`,
+    description:
+      "swap `range.notifierSeq = await mmuIntervalReadBegin(range.notifier);` and `await mm.mmapSem.downRead();`",
+    note: "Equivalent (reasoned), as the same swap in dmirror_range_fault (fault.ts).",
+  },
+  {
+    operator: "ignore-blockable",
+    file: `${DM}invalidate.ts`,
+    description: "`rangeBlockable(range)` -> `true`",
+    note:
+      `${IGNORE_BLOCKABLE_IN_INTERVAL_CALLBACK} In dmirror nothing holding dmirror->mutex (the fault path's ` +
+      "store, the ioctls' copy, the snapshot's bytes) waits for the reaper, so the mutex_lock always returns.",
+  },
+  {
+    operator: "ignore-blockable",
+    file: `${DM}snapshot.ts`,
+    description: "`rangeBlockable(range)` -> `true`",
+    note: `${IGNORE_BLOCKABLE_IN_INTERVAL_CALLBACK} As dmirror_interval_invalidate's (invalidate.ts).`,
+  },
+  // xen-gntdev (drivers/xen/gntdev.c @5.5): survivors of `mutate xen-gntdev:interval`.
+  {
+    operator: "shorten-clear-range",
+    file: `${GNT}gntdev.ts`,
+    description: "gntdevInvalidate(): end `curSeq` -> `(curSeq) - 0x1000`",
+    note:
+      "Not a range end (operator problem): the call is the ops->invalidate arrow in gntdev_mmap, " +
+      "`gntdevInvalidate(k, map, range, curSeq)`, whose last argument is cur_seq, which gntdev_invalidate " +
+      "ignores (no set_seq, no read_retry): trivially equivalent, and not the mutant the operator means.",
+  },
+  {
+    operator: "shorten-clear-range",
+    file: `${GNT}gntdev.ts`,
+    description: "unmapGrantPages(): end `usePtemod` -> `(usePtemod) - 0x1000`",
+    note:
+      "Not a range end (operator problem): gntdev_put_map's `unmapGrantPages(k, map, 0, map.count, " +
+      "usePtemod)` takes (offset, pages, use_ptemod); the last argument is a flag, and the mutant turns " +
+      "false into -4096 (truthy) on the !use_ptemod path. The range is (offset, pages): shortening it " +
+      "means `map.count` -> `map.count - 1`.",
+  },
+  {
+    operator: "ignore-blockable",
+    file: `${GNT}gntdev.ts`,
+    description: "`rangeBlockable(range)` -> `true`",
+    note:
+      "Equivalent in the model: gntdev_invalidate takes no lock; without the test a non-blockable start " +
+      "(the OOM reaper over a MAP_PRIVATE grant mapping, G2) unmaps the grants by hypercall before the " +
+      "zap, the order the notifier exists for, instead of -EAGAIN and the reaper skipping the VMA. " +
+      "gnttab_unmap_refs_sync may sleep (waiting for the pages' references) and 5.5's mn_itree_invalidate " +
+      "has no non_block_start() around interval callbacks, so 5.5's own checks do not see it; the cost (the " +
+      "reaper blocked behind another domain's page references under memory pressure) is not modelled.",
   },
 ];
 
