@@ -215,13 +215,13 @@ const REVIEWED: Reviewed[] = [
     file: `${DM}snapshot.ts`,
     description: "`mmuIntervalReadRetry(range.notifier, range.notifierSeq)` -> `false`",
     note:
-      "Gap in the oracles: the perm bytes come from one hmm_range_fault walk under mmap_sem (read), and " +
-      "munmap/mprotect hold mmap_sem (write) across their whole invalidation, so a walk sees the table all " +
-      "before or all after them; migration and reclaim (no mmap_sem) hit one page at a time and the bytes " +
-      "carry no pfn, so every mix a torn walk can give is also a state the table had. Without the retry the " +
-      "bytes are still a state of the ioctl's interval, only not the state at the moment they are built " +
-      "under dmirror->mutex. An oracle comparing the bytes with the CPU page table at that moment (or bytes " +
-      "that name the pfn) would kill it.",
+      "Gap in the oracles (and the model's walk granularity): the perm bytes come from one hmm_range_fault " +
+      "walk, which the model reads as one step (core hmm/walk.ts), so without the retry they are still a " +
+      "state the chunk's page table had during the ioctl (hmm.snapshot-vs-munmap/-vs-migrate check exactly " +
+      "that), only not the state at the moment they are built under dmirror->mutex. In the kernel the walk " +
+      "is page by page and a torn one can report a mix that never existed (pages 0 then 1 migrated in turn: " +
+      "NONE, NONE). An oracle comparing the bytes with the CPU page table when dmirror_range_snapshot fills " +
+      "them, or a walk with a scheduling point per page and a two-migration racer, would kill it.",
   },
   {
     operator: "drop-set-seq",
@@ -229,7 +229,8 @@ const REVIEWED: Reviewed[] = [
     description: "remove `await mmuIntervalSetSeq(mni, curSeq);`",
     note:
       "Gap in the oracles, as drop-read-retry in dmirror_range_snapshot: without set_seq the temporary " +
-      "notifier's read_retry is never true, and the bytes are the walk's, a state the table had (the " +
+      "notifier's read_retry (and hmm_range_fault's check_retry) is never true, and the bytes are the " +
+      "walk's, a state the table had (the " +
       "snapshot scenarios do run this callback: the core's item-12 check kills set-seq-outside-lock here).",
   },
   {
