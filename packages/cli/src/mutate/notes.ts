@@ -252,12 +252,6 @@ const REVIEWED: Reviewed[] = [
       "ULONG_MAX) still meets it.",
   },
   {
-    operator: "shorten-clear-range",
-    file: `${DM}dmirror.ts`,
-    description: "unmap(): end `ULONG_MAX` -> `(ULONG_MAX) - 0x1000`",
-    note: "Equivalent: xa_destroy at release; nothing is ever mapped in the last page below ULONG_MAX.",
-  },
-  {
     operator: "swap-ordered",
     file: `${DM}fault.ts`,
     description:
@@ -291,25 +285,6 @@ const REVIEWED: Reviewed[] = [
   },
   // xen-gntdev (drivers/xen/gntdev.c @5.5): survivors of `mutate xen-gntdev:interval`.
   {
-    operator: "shorten-clear-range",
-    file: `${GNT}gntdev.ts`,
-    description: "gntdevInvalidate(): end `curSeq` -> `(curSeq) - 0x1000`",
-    note:
-      "Not a range end (operator problem): the call is the ops->invalidate arrow in gntdev_mmap, " +
-      "`gntdevInvalidate(k, map, range, curSeq)`, whose last argument is cur_seq, which gntdev_invalidate " +
-      "ignores (no set_seq, no read_retry): trivially equivalent, and not the mutant the operator means.",
-  },
-  {
-    operator: "shorten-clear-range",
-    file: `${GNT}gntdev.ts`,
-    description: "unmapGrantPages(): end `usePtemod` -> `(usePtemod) - 0x1000`",
-    note:
-      "Not a range end (operator problem): gntdev_put_map's `unmapGrantPages(k, map, 0, map.count, " +
-      "usePtemod)` takes (offset, pages, use_ptemod); the last argument is a flag, and the mutant turns " +
-      "false into -4096 (truthy) on the !use_ptemod path. The range is (offset, pages): shortening it " +
-      "means `map.count` -> `map.count - 1`.",
-  },
-  {
     operator: "ignore-blockable",
     file: `${GNT}gntdev.ts`,
     description: "`rangeBlockable(range)` -> `true`",
@@ -317,8 +292,8 @@ const REVIEWED: Reviewed[] = [
       "Equivalent in the model: gntdev_invalidate takes no lock; without the test a non-blockable start " +
       "(the OOM reaper over a MAP_PRIVATE grant mapping, G2) unmaps the grants by hypercall before the " +
       "zap, the order the notifier exists for, instead of -EAGAIN and the reaper skipping the VMA. " +
-      "gnttab_unmap_refs_sync may sleep (waiting for the pages' references) and 5.5's mn_itree_invalidate " +
-      "has no non_block_start() around interval callbacks, so 5.5's own checks do not see it; the cost (the " +
+      "gnttab_unmap_refs_sync sleeps while a page has another reference, and its might_sleep() passes: " +
+      "5.5's mn_itree_invalidate has no non_block_start() around interval callbacks; the cost (the " +
       "reaper blocked behind another domain's page references under memory pressure) is not modelled.",
   },
 ];
