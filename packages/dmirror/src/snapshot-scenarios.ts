@@ -12,8 +12,12 @@
  * What the bytes can and cannot show: each pass's walk runs under mmap_sem (read), and munmap
  * holds mmap_sem (write) across its whole invalidation, so one walk sees the page table
  * entirely before or entirely after a munmap; the bytes are a state the table had during the
- * ioctl even without the retry. The assertions below are what the kernel guarantees the
- * caller: every page reported as one of the states it went through.
+ * ioctl even without the retry; migration takes no mmap_sem, but the model's walk reads the
+ * chunk's PTEs in one step (core hmm/walk.ts), so no torn walk can be seen either. The
+ * assertions below are what the kernel guarantees the caller: every page reported as one of
+ * the states it went through. That the bytes are the table's state at the moment they are
+ * built under dmirror->mutex (what the retry adds) has no oracle here: mutate's
+ * drop-read-retry/drop-set-seq/drop-lock-pair in snapshot.ts survive (cli mutate/notes.ts).
  */
 import {
   cpuAccess,
