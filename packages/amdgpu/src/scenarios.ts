@@ -98,18 +98,6 @@ const exhaustive = (preemptionBound: number, executions = 8_000): ExplorationSpe
   executions,
 });
 
-/**
- * Exhaustive search under bounded partial-order reduction (@mnlab/sim strategy/bpor.ts: the same
- * terminal states and violation kinds as the plain search at bounds 0-2, in fewer executions),
- * for the KFD rows whose two racing threads have many mutually independent steps.
- */
-const exhaustiveReduced = (preemptionBound: number, executions = 8_000): ExplorationSpec => ({
-  strategy: "exhaustive",
-  preemptionBound,
-  executions,
-  reduction: "bpor",
-});
-
 const O1_REF = "A1 (O1); 04ec32fbc2b2 commit message";
 const O1_MUNMAP_NOTE =
   "Flagged: the reference's O1 names invalidations that do not hold mmap_sem for write (migration, " +
@@ -321,14 +309,13 @@ export const CK2: Scenario = {
       verdict: "pass",
       ref: "v2 review (Christian König, Jason Gunthorpe); core.md 1.8, 1.9",
       note:
-        "Explored at preemption bound 1 only. At bound 2 (measured, issue 23) 5.4 exhausts at 8,030 " +
-        "executions but 5.5 needs 48,543 (14,574 with bounded partial-order reduction, still several " +
-        "times the driver's other rows): five threads race (the two invalidations, the CS, two GPU jobs), " +
-        "and none of their steps is setup that could move before the threads start. CK1 is the same race " +
-        "at bound 2.",
+        "Exhausted at preemption bound 2 under the default bounded partial-order reduction: 12,786 " +
+        "executions for 5.5, 1,660 for 5.4 (without reduction 5.5 needs 48,543): five threads race (the " +
+        "two invalidations, the CS, two GPU jobs), and none of their steps is setup that could move " +
+        "before the threads start.",
     },
   },
-  exploration: exhaustive(1),
+  exploration: exhaustive(2, 16_000),
 };
 
 // ---------------------------------------------------------------- KFD
@@ -396,7 +383,7 @@ export const K2: Scenario = {
         "racing the migration).",
     },
   },
-  exploration: exhaustiveReduced(2),
+  exploration: exhaustive(2),
 };
 
 export const K3: Scenario = {
@@ -438,12 +425,13 @@ export const K3: Scenario = {
       verdict: "pass",
       ref: "1.6 (notifier_lock around the eviction)",
       note:
-        "Explored at preemption bound 1. At bound 2 (measured, issue 23) 5.5 does not exhaust 30,000 " +
-        "executions (three threads started together, every step of both migrations and the dispatch part " +
-        "of the race); 5.4's use-after-free is found there too (execution 2,765).",
+        "Exhausted at preemption bound 2 under the default bounded partial-order reduction: 20,843 " +
+        "executions (without reduction it does not exhaust 80,000: three threads started together, every " +
+        "step of both migrations and the dispatch part of the race); 5.4's use-after-free comes at " +
+        "execution 13,023 of the same search.",
     },
   },
-  exploration: exhaustive(1),
+  exploration: exhaustive(2, 24_000),
 };
 
 // ---------------------------------------------------------------- O5
@@ -522,7 +510,7 @@ export const O5b: Scenario = {
         "alloc_memory_of_gpu's allocate_init_user_pages_failed unrefs it).",
     },
   },
-  exploration: exhaustiveReduced(2),
+  exploration: exhaustive(2),
 };
 
 export const referenceScenarios: Scenario[] = [A1, A2, A3, A4, CK1, CK2, K1, K2, K3, O5a, O5b];
@@ -638,7 +626,7 @@ export const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> =
     },
     interval: pass(
       "A1; 81fa1af31b5d",
-      "Explored at preemption bound 1 (see NEW_SCENARIO_EXPLORATION): each callback's set_seq under " +
+      "Exhausted at preemption bound 2 (see NEW_SCENARIO_EXPLORATION): each callback's set_seq under " +
         "notifier_lock makes the CS's read_retry true, -EAGAIN, and the restarted CS gets fresh pages or " +
         "finds the BO's last page unmapped; the BO's notifier spans the BO exactly, so both edge ranges hit it.",
     ),
@@ -698,19 +686,20 @@ export const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> =
 };
 
 /**
- * The issue-22 scenarios on amdgpu: each CS is a long ioctl (reserve, VMA checks, hmm, the job),
- * so at preemption bound 2 the 5.5 variant does not exhaust 8000 executions in
- * migrate-then-munmap-race-populate and overlapping-invalidations-race-populate (measured); they
- * run at bound 1 (where the 5.4 variant still finds O1), except the liveness row, whose 5.4
- * failure needs two preemptions (the CS must run hmm_range_fault while the neighbour's bracket
- * is open) and whose 5.5 space is exhausted at bound 2 in 2619 executions.
+ * The issue-22 scenarios on amdgpu: each CS is a long ioctl (reserve, VMA checks, hmm, the job).
+ * Under the default bounded partial-order reduction three of them are exhausted at preemption
+ * bound 2 in at most 5,781 executions (measured). overlapping-invalidations-race-populate (three
+ * threads) is not: at bound 2 neither variant exhausts 20,000 executions, and the depth-first
+ * reduced walk does not reach 5.4's O1 within them, which bound 1 finds (measured); it stays at
+ * bound 1. The liveness row's 5.4 failure needs two preemptions (the CS must run hmm_range_fault
+ * while the neighbour's bracket is open); its 5.5 space is exhausted at bound 2.
  */
 const NEW_SCENARIO_EXPLORATION: Record<string, ExplorationSpec> = {
-  "migrate-then-munmap-at-buffer-edges": exhaustive(1, 4_000),
+  "migrate-then-munmap-at-buffer-edges": exhaustive(2, 8_000),
   "overlapping-invalidations-race-populate": exhaustive(1, 4_000),
   "one-page-buffer-neighbour-invalidations": exhaustive(2, 3_000),
-  "oom-reaper-sibling-blockable-zap": exhaustive(1, 4_000),
-  "exit-sibling-munmap-all": exhaustive(1, 4_000),
+  "oom-reaper-sibling-blockable-zap": exhaustive(2, 8_000),
+  "exit-sibling-munmap-all": exhaustive(2, 8_000),
 };
 
 export const conformanceScenarios: Scenario[] = conformance(CONFORMANCE_EXPECTED).map((c) => ({

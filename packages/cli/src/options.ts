@@ -111,7 +111,7 @@ export function explorationOptions(c: Command, executions = "each scenario's own
     .addOption(
       new Option(
         "--reduction <name>",
-        "partial-order reduction of exhaustive search: none (every schedule) or bpor (default: none)",
+        "partial-order reduction of exhaustive search: bpor (bounded partial-order reduction) or none (every schedule) (default: each scenario's own, else bpor)",
       ).choices(["none", "bpor"]),
     )
     .addOption(

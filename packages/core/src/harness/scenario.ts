@@ -40,7 +40,7 @@ export type ExplorationSpec = (
       preemptionBound: number;
       executions: number;
       maxSteps?: number;
-      /** Partial-order reduction (@mnlab/sim strategy/bpor.ts); absent or "none": every schedule. */
+      /** Partial-order reduction (@mnlab/sim strategy/bpor.ts): absent or "bpor", reduced; "none", every schedule. */
       reduction?: "none" | "bpor";
     }
   | { strategy: "pct"; depth: number; executions: number; seed: number; maxSteps?: number }
@@ -98,7 +98,7 @@ export function describeExploration(e: ExplorationSpec): string {
   const lockdep = e.lockdep === false ? ", lockdep off" : "";
   switch (e.strategy) {
     case "exhaustive":
-      return `exhaustive (preemption bound ${e.preemptionBound}, at most ${e.executions} executions${e.reduction === "bpor" ? ", bounded partial-order reduction" : ""}${lockdep})`;
+      return `exhaustive (preemption bound ${e.preemptionBound}${e.reduction === "none" ? ", no reduction" : ", bpor"}, at most ${e.executions} executions${lockdep})`;
     case "pct":
       return `PCT (depth ${e.depth}, ${e.executions} executions, seed ${e.seed}${lockdep})`;
     case "random":
