@@ -83,20 +83,10 @@ const REVIEWED: Reviewed[] = [
       "with a VMA across the window's start would reach it.",
   },
   {
-    operator: "drop-mmput",
-    file: `${NV}fault.ts`,
-    description: "remove `await mmput(mm);`",
-    note:
-      "Gap in the oracles: on the early-exit paths (no VMA in the fault window, fault address outside the " +
-      "VMA) a leaked mm_users reference is seen by nothing: no end check counts mm_users (exit_mmap would " +
-      "simply never run). The mmput on the main path is killed only through exit-during-populate. An end " +
-      "check that mm_users is back to its value at setup would kill all three.",
-  },
-  {
     operator: "swap-ordered",
     file: `${NV}fault.ts`,
     description: "swap `await mm.mmapSem.upRead();` and `await mmput(mm);`",
-    note: "Equivalent on an early-exit path not reached with a leak check (see drop-mmput): mmput here is not the last one.",
+    note: "Equivalent: on this early-exit path the mm_users reference the fault took is not the last one, so mmput before or after up_read frees nothing (the end check of mm_users sees either order balanced).",
   },
   {
     operator: "swap-ordered",
@@ -152,15 +142,6 @@ const REVIEWED: Reviewed[] = [
     note:
       "Equivalent: ib_umem_odp_release clears the DMA list right before the umem is freed with it; the " +
       "device's view (the MTT) is zapped by mlx5_ib_dereg_mr, whose own shortened clear is killed.",
-  },
-  {
-    operator: "drop-mmput",
-    file: `${ODP}umem-odp.ts`,
-    description: "remove `await mmput(mm);`",
-    note:
-      "Gap in the oracles: a leaked mm_users reference from ib_umem_odp_map_dma_pages is seen by nothing " +
-      "(no end check counts mm_users; rdma-odp's exit-during-populate passes either way, exit_mmap simply " +
-      "never runs). An end check that mm_users is back to its setup value would kill it.",
   },
   {
     operator: "swap-ordered",
