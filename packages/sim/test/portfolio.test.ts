@@ -3,65 +3,18 @@
 // and determinism.
 import { describe, expect, it } from "vitest";
 import {
-  type ExecutionOutcome,
   ExhaustiveStrategy,
   explore,
   PctStrategy,
   PortfolioStrategy,
-  type Program,
   replay,
-  SharedCell,
   type Strategy,
 } from "../src/index.ts";
 import { deriveSeed } from "../src/rng.ts";
 import { LEAD, ROTATION } from "../src/strategy/portfolio.ts";
+import { allRuns, tornRead, writers } from "./helpers.ts";
 
-/** Two threads, two stores each, and one data choice in main: a small full space. */
-const twoWriters: Program = async (ex) => {
-  const x = new SharedCell(ex, "x", 0);
-  const hs = ["A", "B"].map((n, i) =>
-    ex.spawn(n, async () => {
-      await x.store(i * 10 + 1);
-      await x.store(i * 10 + 2);
-    }),
-  );
-  if (ex.choose(2) === 1) await x.store(99);
-  for (const h of hs) await h.join();
-};
-
-/** A seqcount reader without the retry check, against two writers: a torn read. */
-const tornRead: Program = async (ex) => {
-  const seq = new SharedCell(ex, "seq", 0);
-  const a = new SharedCell(ex, "a", 0);
-  const b = new SharedCell(ex, "b", 0);
-  const writer = (v: number) => async () => {
-    await seq.store(v * 2 - 1);
-    await a.store(v);
-    await b.store(v);
-    await seq.store(v * 2);
-  };
-  const w1 = ex.spawn("W1", writer(1));
-  const w2 = ex.spawn("W2", writer(2));
-  const r = ex.spawn("R", async () => {
-    await seq.load();
-    const x = await a.load();
-    const y = await b.load();
-    if (x !== y) ex.fail("torn-read", `a=${x} b=${y}`);
-  });
-  for (const h of [w1, w2, r]) await h.join();
-};
-
-async function runs(program: Program, strategy: Strategy, executions: number) {
-  const out: ExecutionOutcome[] = [];
-  const r = await explore(program, {
-    strategy,
-    executions,
-    stopOnFailure: false,
-    shrink: false,
-    onExecution: (o) => out.push(o),
-  });
-  return { r, out, lists: out.map((o) => o.choices.map((c) => c.chosen).join(",")) };
-}
+const twoWriters = writers(2);
 
 const WALK = "random walk";
 const NAMES = [WALK, "exhaustive b≤2", "pct d=3", "pct d=2"];
@@ -71,7 +24,7 @@ describe("portfolio", () => {
     expect(LEAD).toBe(16);
     expect(ROTATION).toEqual([1, 0, 2, 0, 3, 0]);
     const s = new PortfolioStrategy({ seed: 3 });
-    await runs(twoWriters, s, LEAD + 18);
+    await allRuns(twoWriters, s, LEAD + 18);
     const order = Array.from({ length: LEAD + 18 }, (_, i) => s.memberAt(i));
     const round = ["exhaustive b≤2", WALK, "pct d=3", WALK, "pct d=2", WALK];
     expect(order).toEqual([...Array<string>(LEAD).fill(WALK), ...round, ...round, ...round]);
@@ -87,7 +40,7 @@ describe("portfolio", () => {
   it("each systematic member runs exactly what it runs alone, its T-th execution by LEAD + 6·T", async () => {
     const n = LEAD + 6 * 40;
     const s = new PortfolioStrategy({ seed: 5 });
-    const p = await runs(tornRead, s, n);
+    const p = await allRuns(tornRead, s, n);
     const mine = (label: string) => p.lists.filter((_, i) => s.memberAt(i) === label);
     // The members' seeds are derived from the portfolio's as the constructor does.
     const alone: [string, Strategy][] = [
@@ -98,7 +51,7 @@ describe("portfolio", () => {
     for (const [label, strategy] of alone) {
       const inPortfolio = mine(label);
       expect(inPortfolio.length).toBe(40);
-      expect((await runs(tornRead, strategy, 40)).lists).toEqual(inPortfolio);
+      expect((await allRuns(tornRead, strategy, 40)).lists).toEqual(inPortfolio);
       const at = p.lists.map((_, i) => i).filter((i) => s.memberAt(i) === label);
       for (const [t, i] of at.entries()) expect(i + 1).toBeLessThanOrEqual(LEAD + 6 * (t + 1));
     }
@@ -106,7 +59,7 @@ describe("portfolio", () => {
 
   it("the walk never runs a schedule any member ran before", async () => {
     const s = new PortfolioStrategy({ seed: 9 });
-    const p = await runs(twoWriters, s, 400);
+    const p = await allRuns(twoWriters, s, 400);
     const seen = new Set<string>();
     for (const [i, l] of p.lists.entries()) {
       if (s.memberAt(i) === WALK) expect(seen.has(l)).toBe(false);
@@ -126,8 +79,8 @@ describe("portfolio", () => {
   });
 
   it("is deterministic, and goes on with the others once the exhaustive walk is done", async () => {
-    const a = await runs(twoWriters, new PortfolioStrategy({ seed: 1, preemptionBound: 0 }), 600);
-    const b = await runs(twoWriters, new PortfolioStrategy({ seed: 1, preemptionBound: 0 }), 600);
+    const a = await allRuns(twoWriters, new PortfolioStrategy({ seed: 1, preemptionBound: 0 }), 600);
+    const b = await allRuns(twoWriters, new PortfolioStrategy({ seed: 1, preemptionBound: 0 }), 600);
     expect(a.lists).toEqual(b.lists);
     expect(a.r.executions).toBe(600);
     expect(a.r.exhausted).toBe(true);

@@ -2,58 +2,29 @@
 // conditioned on the schedules not run yet, and with firstStepRuns a thread it just started
 // keeps running to its first operation.
 import { describe, expect, it } from "vitest";
-import {
-  type ExecutionOutcome,
-  ExhaustiveStrategy,
-  explore,
-  type Program,
-  RandomStrategy,
-  SharedCell,
-  type Strategy,
-} from "../src/index.ts";
+import { type ExecutionOutcome, ExhaustiveStrategy, type Program, RandomStrategy } from "../src/index.ts";
+import { allRuns, writers } from "./helpers.ts";
 
 /** Two threads, two stores each, and one data choice in main: 1364 schedules in all. */
-const twoWriters: Program = async (ex) => {
-  const x = new SharedCell(ex, "x", 0);
-  const hs = ["A", "B"].map((n, i) =>
-    ex.spawn(n, async () => {
-      await x.store(i * 10 + 1);
-      await x.store(i * 10 + 2);
-    }),
-  );
-  if (ex.choose(2) === 1) await x.store(99);
-  for (const h of hs) await h.join();
-};
+const twoWriters = writers(2);
 
 /** Data choices only: the schedules [0,0], [0,1] and [1], of walk measure 1/4, 1/4 and 1/2. */
 const uneven: Program = async (ex) => {
   if (ex.choose(2) === 0) ex.choose(2);
 };
 
-async function runs(program: Program, strategy: Strategy, executions: number) {
-  const out: ExecutionOutcome[] = [];
-  const r = await explore(program, {
-    strategy,
-    executions,
-    stopOnFailure: false,
-    shrink: false,
-    onExecution: (o) => out.push(o),
-  });
-  return { r, out, lists: out.map((o) => o.choices.map((c) => c.chosen).join(",")) };
-}
-
 describe("random walk without repeats", () => {
   it("runs every schedule exactly once, then has nothing left: the same set exhaustive search runs", async () => {
-    const all = await runs(twoWriters, new ExhaustiveStrategy(1000), 1_000_000);
+    const all = await allRuns(twoWriters, new ExhaustiveStrategy(1000), 1_000_000);
     expect(all.r.exhausted).toBe(true);
     const walk = new RandomStrategy(7, { repeats: false });
-    const w = await runs(twoWriters, walk, 1_000_000);
+    const w = await allRuns(twoWriters, walk, 1_000_000);
     expect(walk.isExhausted).toBe(true);
     expect(w.r.executions).toBe(all.r.executions);
     expect(new Set(w.lists).size).toBe(w.lists.length);
     expect([...w.lists].sort()).toEqual([...all.lists].sort());
     // The plain walk repeats itself well before that many executions.
-    const plain = await runs(twoWriters, new RandomStrategy(7), all.r.executions);
+    const plain = await allRuns(twoWriters, new RandomStrategy(7), all.r.executions);
     expect(new Set(plain.lists).size).toBeLessThan(plain.lists.length);
   });
 
@@ -63,7 +34,7 @@ describe("random walk without repeats", () => {
     const first: Record<string, number> = {};
     const second: Record<string, Record<string, number>> = {};
     for (let seed = 0; seed < seeds; seed++) {
-      const { lists } = await runs(uneven, new RandomStrategy(seed, { repeats: false }), 2);
+      const { lists } = await allRuns(uneven, new RandomStrategy(seed, { repeats: false }), 2);
       const [a, b] = lists as [string, string];
       expect(b).not.toBe(a);
       first[a] = (first[a] ?? 0) + 1;
@@ -82,11 +53,11 @@ describe("random walk without repeats", () => {
   });
 
   it("does not draw a schedule it was told another strategy ran", async () => {
-    const all = await runs(twoWriters, new ExhaustiveStrategy(1000), 1_000_000);
+    const all = await allRuns(twoWriters, new ExhaustiveStrategy(1000), 1_000_000);
     const walk = new RandomStrategy(3, { repeats: false });
-    for (const o of all.out.slice(0, -1)) walk.observe(o);
+    for (const o of all.runs.slice(0, -1)) walk.observe(o);
     expect(walk.isExhausted).toBe(false);
-    const w = await runs(twoWriters, walk, 10);
+    const w = await allRuns(twoWriters, walk, 10);
     // Only the one schedule not observed is left: it runs, and then nothing.
     expect(w.lists).toEqual([all.lists.at(-1)]);
     expect(walk.isExhausted).toBe(true);
@@ -94,15 +65,15 @@ describe("random walk without repeats", () => {
 
   it("is deterministic: the same seed gives the same decision lists", async () => {
     const mk = () => new RandomStrategy(11, { repeats: false, firstStepRuns: true });
-    const a = await runs(twoWriters, mk(), 300);
-    const b = await runs(twoWriters, mk(), 300);
+    const a = await allRuns(twoWriters, mk(), 300);
+    const b = await allRuns(twoWriters, mk(), 300);
     expect(a.lists).toEqual(b.lists);
   });
 
   it("rejects a bad maxNodes; a full tree still runs, and records nothing more", async () => {
     expect(() => new RandomStrategy(1, { repeats: false, maxNodes: 0 })).toThrow(/maxNodes/);
     const small = new RandomStrategy(5, { repeats: false, maxNodes: 3 });
-    const w = await runs(twoWriters, small, 200);
+    const w = await allRuns(twoWriters, small, 200);
     expect(w.r.executions).toBe(200);
     expect(Number(small.describe().params.schedulesRecorded)).toBeLessThan(200);
   });
@@ -123,17 +94,17 @@ describe("random walk, firstStepRuns", () => {
   }
 
   it("keeps a thread it just started at its first point; the plain walk draws there", async () => {
-    const kept = await runs(twoWriters, new RandomStrategy(2, { firstStepRuns: true }), 300);
-    const plain = await runs(twoWriters, new RandomStrategy(2), 300);
+    const kept = await allRuns(twoWriters, new RandomStrategy(2, { firstStepRuns: true }), 300);
+    const plain = await allRuns(twoWriters, new RandomStrategy(2), 300);
     let starts = 0;
-    for (const o of kept.out)
+    for (const o of kept.runs)
       for (let d = 1; d < o.choices.length; d++) {
         if (!startedBefore(o, d)) continue;
         starts++;
         expect(o.choices[d]!.chosen).toBe(o.choices[d]!.current);
       }
     expect(starts).toBeGreaterThan(150);
-    const preemptedAtStart = plain.out.some((o) =>
+    const preemptedAtStart = plain.runs.some((o) =>
       o.choices.some((c, d) => startedBefore(o, d) && c.chosen !== c.current),
     );
     expect(preemptedAtStart).toBe(true);
@@ -141,10 +112,10 @@ describe("random walk, firstStepRuns", () => {
 
   it("without repeats, it runs each schedule of its support once, then stops", async () => {
     const walk = new RandomStrategy(4, { repeats: false, firstStepRuns: true });
-    const w = await runs(twoWriters, walk, 1_000_000);
+    const w = await allRuns(twoWriters, walk, 1_000_000);
     expect(walk.isExhausted).toBe(true);
     expect(new Set(w.lists).size).toBe(w.lists.length);
-    const all = await runs(twoWriters, new ExhaustiveStrategy(1000), 1_000_000);
+    const all = await allRuns(twoWriters, new ExhaustiveStrategy(1000), 1_000_000);
     // Its support leaves out the schedules that preempt a thread at its start.
     expect(w.r.executions).toBeLessThan(all.r.executions);
     const every = new Set(all.lists);

@@ -1,63 +1,10 @@
 // Iterative context bounding and PCT's learned k: the order schedules are run in, what is
 // learned, and that each stays deterministic. The portfolio's order: portfolio.test.ts.
 import { describe, expect, it } from "vitest";
-import {
-  type ExecutionOutcome,
-  ExhaustiveStrategy,
-  explore,
-  PctStrategy,
-  type Program,
-  replay,
-  SharedCell,
-  type Strategy,
-} from "../src/index.ts";
+import { ExhaustiveStrategy, explore, PctStrategy, replay } from "../src/index.ts";
+import { allRuns, tornRead, writers } from "./helpers.ts";
 
-/** Three threads, two stores each, and one data choice in main: a small full space. */
-const threeWriters: Program = async (ex) => {
-  const x = new SharedCell(ex, "x", 0);
-  const hs = ["A", "B", "C"].map((n, i) =>
-    ex.spawn(n, async () => {
-      await x.store(i * 10 + 1);
-      await x.store(i * 10 + 2);
-    }),
-  );
-  if (ex.choose(2) === 1) await x.store(99);
-  for (const h of hs) await h.join();
-};
-
-/** A seqcount reader without the retry check, against two writers: a torn read. */
-const tornRead: Program = async (ex) => {
-  const seq = new SharedCell(ex, "seq", 0);
-  const a = new SharedCell(ex, "a", 0);
-  const b = new SharedCell(ex, "b", 0);
-  const writer = (v: number) => async () => {
-    await seq.store(v * 2 - 1);
-    await a.store(v);
-    await b.store(v);
-    await seq.store(v * 2);
-  };
-  const w1 = ex.spawn("W1", writer(1));
-  const w2 = ex.spawn("W2", writer(2));
-  const r = ex.spawn("R", async () => {
-    await seq.load();
-    const x = await a.load();
-    const y = await b.load();
-    if (x !== y) ex.fail("torn-read", `a=${x} b=${y}`);
-  });
-  for (const h of [w1, w2, r]) await h.join();
-};
-
-async function allRuns(program: Program, strategy: Strategy, executions = 100_000) {
-  const runs: ExecutionOutcome[] = [];
-  const r = await explore(program, {
-    strategy,
-    executions,
-    stopOnFailure: false,
-    shrink: false,
-    onExecution: (o) => runs.push(o),
-  });
-  return { r, runs, lists: runs.map((o) => o.choices.map((c) => c.chosen).join(",")) };
-}
+const threeWriters = writers(3);
 
 describe("exhaustive search, bound by bound", () => {
   it("runs every schedule with b preemptions only after all with fewer", async () => {
