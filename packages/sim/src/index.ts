@@ -37,7 +37,7 @@ export { type WaitCondition, WaitQueue } from "./primitives/waitqueue.ts";
 export { deriveSeed, makeRng, type Rng } from "./rng.ts";
 export { DEFAULT_MAX_STEPS, type Program, recorded, replay, runExecution, runRecorded } from "./run.ts";
 export { type ShrinkResult, shrinkFailure } from "./shrink.ts";
-export { BporStrategy } from "./strategy/bpor.ts";
+export { type BporOrder, BporStrategy } from "./strategy/bpor.ts";
 export { type ExhaustiveOrder, ExhaustiveStrategy } from "./strategy/exhaustive.ts";
 export {
   makeStrategy,

@@ -45,6 +45,23 @@
  * another first; the comparison over every scenario in the repository checks it.
  * The property tests in test/bpor.test.ts compare reduced and unreduced searches on random
  * programs, with and without watched checks and failures that end the execution.
+ *
+ * Bound by bound (the default, `order: "iterative"`, as exhaustive.ts's iterative context
+ * bounding, Musuvathi and Qadeer PLDI 2007): the reduced search runs at bound 0 to the end,
+ * then at bound 1, ..., up to the bound, so the first failure found is one at the smallest
+ * bound that has any, and a budget that runs out inside bound b leaves bounds < b complete
+ * (`boundsCompleted`). Each level is the plain depth-first reduced search at that bound (so
+ * each level is as sound as the single walk, by the argument above); what keeps the levels
+ * from running the lower bounds' executions again is memoisation: an execution is named by
+ * its decisions up to its last non-default choice (everything after is the non-preemptive
+ * default, a function of that prefix, since the program is deterministic), and for each
+ * execution of level b-1 the walk keeps what it needs to redo it without running it: the
+ * choice points after that prefix (kind, options, current thread) and the backtrack points
+ * its races added. At level b, a prefix met again is replayed from that record (no program
+ * run, no oracle; its verdict was had at level b-1), and only the new prefixes run. Level b's
+ * tree holds level b-1's (every frame's backtrack set grows with the bound, never shrinks),
+ * so the runs summed over all levels are about the single walk's at the top bound.
+ * `order: "depth-first"` is the single walk, kept for comparison.
  */
 import type { ExecutionOutcome } from "../execution.ts";
 import { ANY_OBJECT, type FootprintLog } from "../footprint.ts";
@@ -61,38 +78,132 @@ interface Frame {
   done: Set<number>;
 }
 
+export type BporOrder = "iterative" | "depth-first";
+
+/** What redoing one execution of the level below takes (file comment: memoisation). */
+interface Memo {
+  /** The choice points after the execution's prefix, in order. */
+  kinds: Uint8Array;
+  currents: Int32Array;
+  options: (readonly number[])[];
+  /** The backtrack points its races added: choice index and thread, in pairs. */
+  backtracks: Int32Array;
+}
+
 export class BporStrategy implements Strategy {
   readonly name = "bpor";
   readonly seed = 0;
   readonly wantsFootprints = true;
+  readonly order: BporOrder;
   private frames: Frame[] = [];
   private depth = 0;
   private preemptions = 0;
   private exhausted = false;
+  private started = false;
   /** Backtrack points added by races (including BPOR's conservative ones). */
   private races = 0;
   /** Backtrack choices dropped because they would exceed the bound. */
   private overBound = 0;
+  // Bound by bound.
+  private level: number;
+  /** Level b-1's executions by prefix, and level b's, being recorded for b+1. */
+  private below = new Map<string, Memo>();
+  private recording = new Map<string, Memo>();
+  /** The running execution: its prefix's key and length, and the backtrack points it adds. */
+  private key = "";
+  private prefixLength = 0;
+  private added: number[] = [];
+  /** Executions run at each level, and those replayed there from the level below. */
+  private readonly perBound: number[] = [];
+  private replayed = 0;
 
-  constructor(readonly preemptionBound: number) {
+  constructor(
+    readonly preemptionBound: number,
+    opts: { order?: BporOrder } = {},
+  ) {
     if (!Number.isInteger(preemptionBound) || preemptionBound < 0) {
       throw new Error(`bpor: preemption bound must be a non-negative integer, got ${preemptionBound}`);
     }
+    this.order = opts.order ?? "iterative";
+    if (this.order !== "iterative" && this.order !== "depth-first")
+      throw new Error(`bpor: order must be "iterative" or "depth-first", got "${String(opts.order)}"`);
+    this.level = this.order === "iterative" ? 0 : preemptionBound;
   }
 
   get isExhausted(): boolean {
     return this.exhausted;
   }
 
-  beginExecution(index: number): boolean {
+  /** The bound being walked (depth-first: the bound). */
+  get currentBound(): number {
+    return this.level;
+  }
+
+  /** The largest b whose reduced search has run to its end (-1: not even bound 0's yet). */
+  get boundsCompleted(): number {
+    return this.exhausted ? this.preemptionBound : this.level - 1;
+  }
+
+  beginExecution(_index: number): boolean {
     if (this.exhausted) return false;
-    if (index > 0 && !this.backtrackPoint()) {
+    if (this.started && !this.nextToRun()) {
       this.exhausted = true;
       return false;
     }
+    this.started = true;
     this.depth = 0;
     this.preemptions = 0;
+    this.added = [];
+    this.perBound[this.level] = (this.perBound[this.level] ?? 0) + 1;
     return true;
+  }
+
+  /**
+   * The next execution to run: the next backtrack point of this level, replaying from the
+   * level below every one it has a record of; at a level's end, the next level's root.
+   */
+  private nextToRun(): boolean {
+    for (;;) {
+      const found = this.backtrackPoint();
+      if (this.order === "depth-first") return found;
+      if (!found) {
+        if (this.level >= this.preemptionBound) return false;
+        this.level++;
+        this.below = this.recording;
+        this.recording = new Map();
+        this.frames = [];
+      }
+      this.key = this.frames.map((f) => f.chosen).join(",");
+      this.prefixLength = this.frames.length;
+      const memo = this.below.get(this.key);
+      if (memo === undefined) return true;
+      this.replay(memo);
+    }
+  }
+
+  /** Redo a level-below execution from its record: its choice points, then its races' backtracks. */
+  private replay(m: Memo): void {
+    let preemptions = 0;
+    for (const f of this.frames) if (isPreemption(f, f.chosen)) preemptions++;
+    for (let i = 0; i < m.kinds.length; i++) {
+      const kind = m.kinds[i] === 0 ? "thread" : "data";
+      const options = m.options[i]!;
+      const current = m.currents[i]!;
+      const first = kind === "thread" && current !== -1 && options.includes(current) ? current : options[0]!;
+      this.frames.push({
+        kind,
+        options,
+        current,
+        preemptionsBefore: preemptions,
+        chosen: first,
+        backtrack: new Set(kind === "data" ? options : [first]),
+        done: new Set([first]),
+      });
+    }
+    for (let i = 0; i < m.backtracks.length; i += 2)
+      this.addBacktrack(this.frames[m.backtracks[i]!], m.backtracks[i + 1]!);
+    this.replayed++;
+    if (this.level < this.preemptionBound) this.recording.set(this.key, m);
   }
 
   /** The deepest frame with a choice left to walk within the bound; frames below it go. */
@@ -102,7 +213,7 @@ export class BporStrategy implements Strategy {
       for (const c of [...f.backtrack].sort((a, b) => a - b)) {
         if (f.done.has(c)) continue;
         f.done.add(c);
-        if (f.preemptionsBefore + (isPreemption(f, c) ? 1 : 0) > this.preemptionBound) {
+        if (f.preemptionsBefore + (isPreemption(f, c) ? 1 : 0) > this.level) {
           this.overBound++;
           continue;
         }
@@ -160,6 +271,18 @@ export class BporStrategy implements Strategy {
     const log = outcome.footprints;
     if (log === undefined) throw new Error("bpor: the execution logged no footprints");
     this.addRaces(log, outcome);
+    if (this.order === "iterative" && this.level < this.preemptionBound) this.record();
+  }
+
+  /** Keep what level b+1 needs to redo this execution without running it (file comment). */
+  private record(): void {
+    const suffix = this.frames.slice(this.prefixLength);
+    this.recording.set(this.key, {
+      kinds: Uint8Array.from(suffix, (f) => (f.kind === "thread" ? 0 : 1)),
+      currents: Int32Array.from(suffix, (f) => f.current),
+      options: suffix.map((f) => f.options),
+      backtracks: Int32Array.from(dedupePairs(this.added)),
+    });
   }
 
   /** Vector-clock race detection over the logged steps, then the backtrack points (file comment). */
@@ -219,8 +342,8 @@ export class BporStrategy implements Strategy {
         if (q !== p && clock[q]! <= i) {
           // i is not ordered before this step by anything in between: a race.
           this.races++;
-          this.addBacktrack(frameOf(log.choice[i]!), p);
-          this.addBacktrack(frameOf(log.choice[blockStart[i]!]!), p);
+          this.raceBacktrack(log.choice[i]!, p);
+          this.raceBacktrack(log.choice[blockStart[i]!]!, p);
         }
         const ci = stepClock[i]!;
         for (let t = 0; t < threads; t++) if (ci[t]! > clock[t]!) clock[t] = ci[t]!;
@@ -242,10 +365,17 @@ export class BporStrategy implements Strategy {
       for (const { thread } of log.pending) {
         if (thread === log.thread[last] || at === undefined || !at.options.includes(thread)) continue;
         this.races++;
-        this.addBacktrack(at, thread);
-        this.addBacktrack(frameOf(log.choice[blockStart[last]!]!), thread);
+        this.raceBacktrack(log.choice[last]!, thread);
+        this.raceBacktrack(log.choice[blockStart[last]!]!, thread);
       }
     }
+  }
+
+  /** A race's backtrack point at choice `choice`, kept for the replay at the next level. */
+  private raceBacktrack(choice: number, p: number): void {
+    if (choice < 0 || choice >= this.frames.length) return;
+    this.addBacktrack(this.frames[choice], p);
+    if (this.order === "iterative") this.added.push(choice, p);
   }
 
   private addBacktrack(f: Frame | undefined, p: number): void {
@@ -257,13 +387,35 @@ export class BporStrategy implements Strategy {
   describe(): StrategyReport {
     return {
       name: this.name,
-      params: { preemptionBound: this.preemptionBound, races: this.races, overBound: this.overBound },
+      params: {
+        preemptionBound: this.preemptionBound,
+        order: this.order,
+        boundsCompleted: this.boundsCompleted,
+        races: this.races,
+        overBound: this.overBound,
+        ...(this.order === "iterative"
+          ? { executionsPerBound: this.perBound.map((n) => n ?? 0).join(","), replayed: this.replayed }
+          : {}),
+      },
       exhausted: this.exhausted,
     };
   }
 }
 
 const NONE: readonly string[] = [];
+
+/** The (choice, thread) pairs once each, in first-seen order. */
+function dedupePairs(pairs: number[]): number[] {
+  const seen = new Set<number>();
+  const out: number[] = [];
+  for (let i = 0; i < pairs.length; i += 2) {
+    const k = pairs[i]! * 4096 + pairs[i + 1]!;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(pairs[i]!, pairs[i + 1]!);
+  }
+  return out;
+}
 
 function isPreemption(f: Frame, chosen: number): boolean {
   return f.kind === "thread" && f.current !== -1 && chosen !== f.current && f.options.includes(f.current);

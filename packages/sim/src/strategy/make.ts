@@ -25,7 +25,8 @@ export function makeStrategy(c: StrategyConfig): Strategy {
     case "pct":
       return new PctStrategy(c.seed, c.depth, c.expectedSteps, { learn: c.learnSteps ?? true });
     case "exhaustive":
-      if (c.reduction === "bpor") return new BporStrategy(c.preemptionBound);
+      if (c.reduction === "bpor")
+        return new BporStrategy(c.preemptionBound, { order: c.order ?? "iterative" });
       return new ExhaustiveStrategy(c.preemptionBound, { order: c.order ?? "iterative" });
     case "portfolio":
       return new PortfolioStrategy({
