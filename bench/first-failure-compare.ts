@@ -1,9 +1,11 @@
 /**
  * Like-for-like check for issue 21: every catalogued bug (a scenario whose expected verdict
  * for a variant is a violation, across the registered drivers) explored on the current
- * models with today's strategy and with the earlier one, under the scenario's own budget:
- * exhaustive bound by bound against the depth-first walk, PCT with the learned k against k
- * fixed at 100 (random is unchanged), and the portfolio for reference. Prints, per row, the
+ * models with today's strategy and with the earlier ones, under the scenario's own budget:
+ * exhaustive search as the reports run it (`now`: bpor bound by bound) against the unreduced
+ * depth-first walk the issue measured (`before`), the unreduced walk bound by bound (`icb`)
+ * and bpor's single depth-first walk (`bporSingle`); PCT with the learned k against k fixed
+ * at 100 (random is unchanged); and the portfolio for reference. Prints, per row, the
  * 1-based execution of the first failure each found (null: none within the budget).
  *
  *   node --import tsx bench/first-failure-compare.ts [--only driver,...] > compare.json
@@ -20,6 +22,7 @@ import { driverPackage as nouveau } from "@mnlab/nouveau";
 import { driverPackage as radeon } from "@mnlab/radeon";
 import { driverPackage as rdmaOdp } from "@mnlab/rdma-odp";
 import {
+  BporStrategy,
   ExhaustiveStrategy,
   explore,
   PctStrategy,
@@ -34,7 +37,15 @@ const argv = process.argv.slice(2);
 const onlyAt = argv.indexOf("--only");
 const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? "").split(",") : null;
 
-function strategies(s: Scenario): { now: Strategy; before: Strategy; portfolio: Strategy } {
+interface Compared {
+  now: Strategy;
+  before: Strategy;
+  portfolio: Strategy;
+  icb?: Strategy;
+  bporSingle?: Strategy;
+}
+
+function strategies(s: Scenario): Compared {
   const e = s.exploration;
   const seed = "seed" in e && typeof e.seed === "number" ? e.seed : 1;
   const portfolio = new PortfolioStrategy({
@@ -43,8 +54,13 @@ function strategies(s: Scenario): { now: Strategy; before: Strategy; portfolio: 
   });
   if (e.strategy === "exhaustive")
     return {
-      now: new ExhaustiveStrategy(e.preemptionBound),
+      now:
+        e.reduction === "none"
+          ? new ExhaustiveStrategy(e.preemptionBound)
+          : new BporStrategy(e.preemptionBound),
       before: new ExhaustiveStrategy(e.preemptionBound, { order: "depth-first" }),
+      icb: new ExhaustiveStrategy(e.preemptionBound),
+      bporSingle: new BporStrategy(e.preemptionBound, { order: "depth-first" }),
       portfolio,
     };
   if (e.strategy === "pct")
@@ -78,6 +94,8 @@ for (const pkg of PACKAGES) {
       const now = await run(st.now);
       const before = e.strategy === "random" ? now : await run(st.before);
       const portfolio = await run(st.portfolio);
+      const icb = st.icb === undefined ? undefined : await run(st.icb);
+      const bporSingle = st.bporSingle === undefined ? undefined : await run(st.bporSingle);
       const row = {
         driver: pkg.name,
         variant: variant.info.id,
@@ -88,6 +106,8 @@ for (const pkg of PACKAGES) {
         before,
         now,
         portfolio,
+        ...(icb === undefined ? {} : { icb }),
+        ...(bporSingle === undefined ? {} : { bporSingle }),
       };
       process.stdout.write(`${JSON.stringify(row)}\n`);
     }
