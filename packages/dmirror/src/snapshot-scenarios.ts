@@ -15,9 +15,17 @@
  * ioctl even without the retry; migration takes no mmap_sem, but the model's walk reads the
  * chunk's PTEs in one step (core hmm/walk.ts), so no torn walk can be seen either. The
  * assertions below are what the kernel guarantees the caller: every page reported as one of
- * the states it went through. That the bytes are the table's state at the moment they are
- * built under dmirror->mutex (what the retry adds) has no oracle here: mutate's
- * drop-read-retry/drop-set-seq/drop-lock-pair in snapshot.ts survive (cli mutate/notes.ts).
+ * the states it went through. What the retry, set_seq and dmirror->mutex add — the bytes are
+ * the table's state at the moment they are built under the mutex — is judged by the snapshot
+ * oracle (snapshot-oracle.ts) inside dmirror_range_snapshot: no byte claims a mapping or a
+ * write permission the CPU PTE no longer has. Both scenarios reach the window it watches: a
+ * walk that saw page 1 mapped, then the racer's whole invalidation (callback, PTE change,
+ * end) before the read_retry or between the retry and the fill, then the fill; with the
+ * retry, set_seq and mutex in place the callback's set_seq sends the loop round (or waits on
+ * the mutex the fill holds), without them the byte says WRITE for a zapped or migrated page.
+ *
+ * No legacy expectation: dmirror (lib/test_hmm.c) was added in 5.8 on the interval core and
+ * has one variant, `interval` (driver-package.ts); there is no 5.4 dmirror to judge.
  */
 import {
   cpuAccess,
@@ -117,7 +125,9 @@ export const snapshotScenarios: Scenario[] = [
         "sees the hole: ERROR); a walk before the munmap holds mmap_sem (read), so the munmap waits for it. " +
         "hmm_range_fault without REQ_FAULT reports a hole as HMM_PFN_ERROR and returns 0 (the selftest " +
         "snapshot's page 1). dmirror_snapshot's mmget_not_zero is paired with its mmput; every chunk's " +
-        "remove runs at `out:`.",
+        "remove runs at `out:`. The snapshot oracle holds: the zap runs after munmap's invalidate_range_start " +
+        "returned, so after the callback's set_seq under dmirror->mutex — before the read_retry (true: the loop " +
+        "goes round) or after the fill released the mutex; no WRITE byte is built for a zapped page.",
     ),
     async run(s) {
       const perm = await snapshot(s, 1, async () => {
@@ -148,7 +158,10 @@ export const snapshotScenarios: Scenario[] = [
         "(-EBUSY) or in the read_retry under the mutex, and the loop goes round. A later walk may still find " +
         "the migration entry (the bracket ends before remove_migration_ptes): hmm_vma_handle_pte without a " +
         "required fault reports a non-present entry as 0 (NONE), a state the page had. The snapshot never " +
-        "faults, so it cannot wait on the migration entry; no -EBUSY reaches the caller (no timer runs).",
+        "faults, so it cannot wait on the migration entry; no -EBUSY reaches the caller (no timer runs). The " +
+        "snapshot oracle holds: ptep_clear_flush (the migration entry) runs after the callback's set_seq under " +
+        "dmirror->mutex, so a fill that passed the read_retry built its bytes before the PTE changed; the new " +
+        "page (remove_migration_ptes, no notifier) fills a non-present entry, which a walk reports as NONE.",
     ),
     async run(s) {
       const perm = await snapshot(s, 2, async () => {

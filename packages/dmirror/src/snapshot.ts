@@ -4,7 +4,8 @@
  * the again-loop and removed after it — the one place the selftests churn inserts and
  * removes while the mm is live. Its callback only takes the mutex and sets the seq: any
  * invalidation of the chunk invalidates the whole snapshot, which the read_retry under the
- * mutex then notices. The permission bytes are built under the mutex after a false retry.
+ * mutex then notices. The permission bytes are built under the mutex after a false retry,
+ * and each is judged against the CPU page table as it is built (snapshot-oracle.ts).
  */
 import {
   EBUSY,
@@ -32,6 +33,7 @@ import type { Dmirror } from "./dmirror.ts";
 import { msecsToJiffies } from "./fault.ts";
 import { hmmRangeFault58 } from "./hmm.ts";
 import { DmirrorInterval, dmirrorOf } from "./interval.ts";
+import { checkSnapshotByte } from "./snapshot-oracle.ts";
 import {
   HMM_DMIRROR_PROT_ERROR,
   HMM_DMIRROR_PROT_NONE,
@@ -105,7 +107,20 @@ async function dmirrorRangeSnapshotLoop(
     }
     break;
   }
-  for (const [i, pfn] of range.pfns.entries()) perm[i] = dmirrorMkentry(pfn);
+  // The `for (i = 0; i < n; i++) dmirror_mkentry(...)` loop, as one step (the walk's granularity)
+  // with a scheduling point of its own: the kernel may be preempted between the read_retry and the
+  // loop (dmirror->mutex, not the absence of preemption, keeps a callback's set_seq out). The point
+  // names no object: the step reads the CPU page table (the oracle below), so it conflicts with
+  // every PTE change for the partial-order reduction.
+  await ex.point(
+    "dmirror_mkentry",
+    undefined,
+    `${range.notifier.name} [${hex(range.start)}, ${hex(range.end)})`,
+  );
+  for (const [i, pfn] of range.pfns.entries()) {
+    perm[i] = dmirrorMkentry(pfn);
+    checkSnapshotByte(mm, range.notifier.name, pfn, perm[i]);
+  }
   await dmirror.mutex.unlock();
   return 0;
 }
