@@ -9,11 +9,16 @@ import { interval } from "./interval/index.ts";
 import { legacy } from "./legacy/index.ts";
 import { scenarios } from "./scenarios.ts";
 
+export { type NouveauChannels, nouveauChannels } from "./channels.ts";
 export { interval } from "./interval/index.ts";
 export { type PfnmapAllocation, pfnmapAllocation, setPfnmapAllocation } from "./knobs.ts";
 export { legacy } from "./legacy/index.ts";
 export {
+  CHANNEL_FREE_DURING_FAULT_LOOKUP,
   conformanceScenarios,
+  driverScenarios,
+  MUNMAP_ACROSS_UNMANAGED_START,
+  MUNMAP_LAST_PAGE_DURING_FAULT,
   referenceScenarios,
   scenarios,
   V1,
@@ -26,7 +31,7 @@ export {
   V6_TRAFFIC,
   V8,
 } from "./scenarios.ts";
-export { CHANNEL_INST, SVM_INIT_ARGS } from "./uapi.ts";
+export { CHANNEL_INST, SECOND_CHANNEL_INST, SVM_INIT_ARGS } from "./uapi.ts";
 
 export const variants: DriverModel[] = [legacy, interval];
 

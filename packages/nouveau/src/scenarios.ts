@@ -24,11 +24,14 @@ import {
   mustRegister,
   PAGE_SIZE,
   pageAddr,
+  populateMustMap,
   rangeInit,
   type Scenario,
   type ScenarioContext,
 } from "@mnlab/core";
+import { nouveauChannels } from "./channels.ts";
 import { setPfnmapAllocation } from "./knobs.ts";
+import { SECOND_CHANNEL_INST, SVM_INIT_ARGS } from "./uapi.ts";
 
 const P = PAGE_SIZE;
 
@@ -298,10 +301,162 @@ export const V8: Scenario = {
 /** Reference rows. */
 export const referenceScenarios: Scenario[] = [V1, V2, V3, V4, V6, V8];
 
-// ---------------------------------------------------------------- conformance
+// ------------------------------------------------------ driver-specific, not reference rows
 
 const pass = (ref: string, note?: string): Expectation =>
   note === undefined ? { verdict: "pass", ref } : { verdict: "pass", ref, note };
+
+export const CHANNEL_FREE_DURING_FAULT_LOOKUP: Scenario = {
+  name: "channel-free-during-fault-lookup",
+  description:
+    "The client has a second channel on its SVM VMM (nouveau_svmm_join at channel alloc: list_add puts " +
+    "its nouveau_ivmm first on svm->inst). The GPU faults on page 0 through the first channel while the " +
+    "second is freed (nouveau_abi16_chan_fini -> nouveau_svmm_part: list_del and kfree of its ivmm). The " +
+    "fault worker's nouveau_ivmm_find walks svm->inst past the second channel's entry to its own, under " +
+    "svm->mutex, which nouveau_svmm_part takes too: the walk sees the list before or after the list_del, " +
+    "never a freed entry. Nothing invalidates page 0, so the fault must map it and the GPU must read it.",
+  async run(s) {
+    setPfnmapAllocation(s.k, "plain");
+    const channels = nouveauChannels(s.k);
+    if ((await channels.join(SECOND_CHANNEL_INST)) !== 0) s.ex.fail("exception", "nouveau_svmm_join failed");
+    const buf = await mustRegister(s, BASE, P);
+    await both(
+      s,
+      ["gpu", async () => await populateMustMap(s, buf, BASE, BASE + P, false)],
+      ["chan-free", async () => await channels.part(SECOND_CHANNEL_INST)],
+    );
+    await s.ctx.unregister(buf);
+  },
+  expected: {
+    legacy: pass(
+      "2.1 (channels join and part under svm->mutex)",
+      "Reasoned: nouveau_svm_fault @5.4 maps instances to svmms under svm->mutex, nouveau_svmm_part " +
+        "list_dels and kfrees the ivmm under the same mutex, so the walk never reaches a freed entry; the " +
+        "svmm itself is the client's and lives until nouveau_svmm_fini (not in this scenario: O7 needs the " +
+        "client's teardown). No invalidation: the fault maps page 0 (liveness).",
+    ),
+    interval: pass(
+      "2.3; the lookup is unchanged by 20fef4ef84bf",
+      "Reasoned as 5.4: svm->mutex serialises nouveau_ivmm_find with nouveau_svmm_part's list_del + " +
+        "kfree(ivmm). Without it the walk can load the second channel's entry, then read ivmm->inst after " +
+        "the kfree (use-after-free). The fault is the first channel's, with no invalidation: it maps.",
+    ),
+  },
+  exploration: exhaustive(2),
+};
+
+export const MUNMAP_LAST_PAGE_DURING_FAULT: Scenario = {
+  name: "munmap-last-page-during-fault",
+  description:
+    "The GPU faults on pages 0-3 (one fault window of four pages) and reads page 3 while the process " +
+    "munmaps page 3 only: the last page of the window, not the first. In 5.4 the munmap's down_write " +
+    "waits for the worker's mmap_sem (read), held from find_vma to PFNMAP, and the sync callback then " +
+    "PFNCLRs page 3 (or the worker comes after, clips the window to the VMA and cancels page 3's fault). " +
+    "In 5.5 the worker holds mmap_sem only around hmm_range_fault, so the munmap can run whole between " +
+    "hmm_range_fault and svmm->mutex; the temporary notifier covers the whole window, so its itree " +
+    "callback's set_seq makes read_retry true there. A notifier a page short would not be hit, and PFNMAP " +
+    "would install the unmapped (freed) page.",
+  async run(s) {
+    setPfnmapAllocation(s.k, "plain");
+    const buf = await mustRegister(s, BASE, 4 * P);
+    await both(
+      s,
+      [
+        "gpu",
+        async () => {
+          await s.ctx.populate(buf, BASE, pageAddr(4), false);
+          await s.ctx.access(buf, pageAddr(3), false);
+        },
+      ],
+      ["munmap", async () => void (await munmap(s.mm, pageAddr(3), P))],
+    );
+    await s.ctx.unregister(buf);
+  },
+  expected: {
+    legacy: pass(
+      "O1 ('munmap cannot do this'); V2",
+      "Reasoned as V2 at the window's last page: munmap needs mmap_sem for write, which the 5.4 worker " +
+        "holds for read across hmm_range_fault, nouveau_range_done and PFNMAP; the UNMAP callback PFNCLRs " +
+        "[page 3, page 4) after, or the worker finds the VMA ending at page 3 and cancels that fault.",
+    ),
+    interval: pass(
+      "V2; 20fef4ef84bf (notifier over exactly [addr, addr + size))",
+      "Reasoned: whichever pass the munmap lands in, the UNMAP of page 3 overlaps the per-fault notifier " +
+        "(interval tree [start, start + size - 1]): set_seq under svmm->mutex makes read_retry true and " +
+        "the retry's hmm_range_fault finds page 3 without a VMA (-EFAULT, the window's faults cancelled), " +
+        "or it waits for the PFNMAP's svmm->mutex and the hlist callback then PFNCLRs page 3.",
+    ),
+  },
+  exploration: exhaustive(2),
+};
+
+/**
+ * The unmanaged window (SVM_INIT_ARGS) and a CPU VMA across its start: a fault inside the window
+ * is clipped to [addr, unmanaged.start) and still takes its first page (below).
+ */
+const UNMANAGED_START = SVM_INIT_ARGS.unmanagedAddr;
+const UNMANAGED_LIMIT = SVM_INIT_ARGS.unmanagedAddr + SVM_INIT_ARGS.unmanagedSize;
+
+export const MUNMAP_ACROSS_UNMANAGED_START: Scenario = {
+  name: "munmap-across-unmanaged-window-start",
+  description:
+    "A second anonymous VMA runs from one page below the unmanaged window (NOUVEAU_SVM_INIT's " +
+    "0x40000000 + 0x100000) to its limit; the process has touched its last page. The GPU faults there " +
+    "(an address in the window no GEM object is bound to): nouveau_svm_fault clips the window's limit to " +
+    "unmanaged.start, below the address, but find_vma_intersection(addr, unmanaged.start) still finds " +
+    "the VMA (it starts below unmanaged.start), and the window loop always takes the first fault's page, " +
+    "so that one page is faulted and PFNMAPped. Meanwhile the process munmaps the whole VMA, a range " +
+    "that straddles the window's start: the invalidate callback's first PFNCLR runs from the range's " +
+    "start to unmanaged.LIMIT (2.2), which is what clears the page in the window; a clear stopping short " +
+    "of the limit would leave the GPU on the freed page.",
+  async run(s) {
+    setPfnmapAllocation(s.k, "plain");
+    // Setup, before any thread: the VMA, its last page touched (do_anonymous_page).
+    const vma = s.mm.addVma(UNMANAGED_START - P, UNMANAGED_LIMIT, { read: true, write: true, shared: false });
+    vma.anonVma = true;
+    const page = s.k.pages.allocPage(0x4010);
+    page.mapcount = 1;
+    const addr = UNMANAGED_LIMIT - P;
+    s.mm.pt.set(addr, page, true);
+    const buf = await mustRegister(s, addr, P);
+    await both(
+      s,
+      [
+        "gpu",
+        async () => {
+          await s.ctx.populate(buf, addr, addr + P, false);
+          await s.ctx.access(buf, addr, false);
+        },
+      ],
+      ["munmap", async () => void (await munmap(s.mm, vma.start, vma.end - vma.start))],
+    );
+    await s.ctx.unregister(buf);
+  },
+  expected: {
+    legacy: pass(
+      "2.2 (the first clear runs to unmanaged.limit); O1 ('munmap cannot do this')",
+      "Reasoned: the fault holds mmap_sem (read) from find_vma_intersection to PFNMAP, so the munmap " +
+        "runs before it (no VMA: the fault is cancelled) or after it, when the sync callback's PFNCLR of " +
+        "[unmanaged.start - 1 page, unmanaged.limit) clears the page in the window.",
+    ),
+    interval: pass(
+      "2.3 (the hlist callback keeps the 5.4 clear); 20fef4ef84bf",
+      "Reasoned: the UNMAP hits the per-fault notifier over the one page (retry, then no VMA: -EFAULT, " +
+        "cancelled), or waits for the PFNMAP's svmm->mutex, after which the hlist callback's first PFNCLR, " +
+        "to unmanaged.limit, clears the page; the second, [unmanaged.limit, end), is empty.",
+    ),
+  },
+  exploration: exhaustive(2),
+};
+
+/** nouveau's own scenarios beyond the reference rows. */
+export const driverScenarios: Scenario[] = [
+  CHANNEL_FREE_DURING_FAULT_LOOKUP,
+  MUNMAP_LAST_PAGE_DURING_FAULT,
+  MUNMAP_ACROSS_UNMANAGED_START,
+];
+
+// ---------------------------------------------------------------- conformance
 
 /**
  * Per conformance scenario, legacy and interval. `ref` names the reference row or commit that
@@ -562,4 +717,4 @@ export const conformanceScenarios: Scenario[] = conformance(CONFORMANCE_EXPECTED
   },
 }));
 
-export const scenarios: Scenario[] = [...referenceScenarios, ...conformanceScenarios];
+export const scenarios: Scenario[] = [...referenceScenarios, ...driverScenarios, ...conformanceScenarios];

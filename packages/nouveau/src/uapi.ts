@@ -12,3 +12,6 @@ export const SVM_INIT_ARGS = { unmanagedAddr: 0x4000_0000, unmanagedSize: 0x10_0
 
 /** The instance pointer of the one channel created on the SVM VMM. */
 export const CHANNEL_INST = 0x1000;
+
+/** The instance pointer of a second channel a scenario allocates (and frees) on the same VMM. */
+export const SECOND_CHANNEL_INST = 0x2000;

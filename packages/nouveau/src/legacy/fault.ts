@@ -36,6 +36,7 @@ import {
   PAGE_SIZE,
   POPULATE_RETRY,
   reclaimPage,
+  touch,
 } from "@mnlab/core";
 import { pfnmapAllocation } from "../knobs.ts";
 import { type NouveauSvm, type NouveauSvmm, nouveauIvmmFind, svmmUse } from "./svmm.ts";
@@ -161,8 +162,20 @@ export async function nouveauSvmFault(svm: NouveauSvm, faults: NouveauSvmFault[]
   k.ex.trace("call", "nouveau_svm_fault", undefined, `${faults.length} fault(s)`);
   faults.sort(nouveauSvmFaultCmp);
   // Look up the svmm of each instance; the pointers are used after the unlock (O7).
+  // One nouveau_ivmm_find per run of faults from one instance (the faults are sorted by inst),
+  // again after an instance no svmm was found for.
   await svm.mutex.lock();
-  for (const f of faults) f.svmm = nouveauIvmmFind(svm, f.inst);
+  let found: NouveauSvmm | null = null;
+  let inst = 0;
+  for (const f of faults) {
+    if (found === null || f.inst !== inst) {
+      const ivmm = await nouveauIvmmFind(svm, f.inst);
+      if (ivmm !== null) touch(k, ivmm, "nouveau_svm_fault: ivmm->svmm");
+      found = ivmm?.svmm ?? null;
+      inst = f.inst;
+    }
+    f.svmm = found;
+  }
   await svm.mutex.unlock();
 
   let replay = 0;

@@ -17,6 +17,7 @@ import {
   PAGE_SIZE,
   ULONG_MAX,
 } from "@mnlab/core";
+import { setNouveauChannels } from "../channels.ts";
 import { CHANNEL_INST, SVM_INIT_ARGS } from "../uapi.ts";
 import { FAULT_ACCESS_READ, FAULT_ACCESS_WRITE, type NouveauSvmFault, nouveauSvmFault } from "./fault.ts";
 import {
@@ -49,6 +50,10 @@ export const legacy: DriverModel = {
     const svmm = cli.svm.svmm!;
     const vmm = cli.svm.vmm!;
     await nouveauSvmmJoin(svm, svmm, CHANNEL_INST);
+    setNouveauChannels(k, {
+      join: (inst) => nouveauSvmmJoin(svm, svmm, inst),
+      part: (inst) => nouveauSvmmPart(svm, inst),
+    });
     let working = false;
     return {
       mmus: [vmm],

@@ -38,12 +38,27 @@ import {
 } from "@mnlab/core";
 import { Mutex } from "@mnlab/sim";
 
+/**
+ * struct nouveau_ivmm @5.4: one channel's entry on svm->inst, kmalloc()ed by nouveau_svmm_join
+ * and kfree()d by nouveau_svmm_part.
+ */
+export class NouveauIvmm implements HasLifetime {
+  readonly lifetime: Lifetime;
+
+  constructor(
+    readonly svmm: NouveauSvmm,
+    readonly inst: number,
+  ) {
+    this.lifetime = new Lifetime(`struct nouveau_ivmm ivmm(inst ${hex(inst)})`);
+  }
+}
+
 /** struct nouveau_svm @5.4 (one per device), reduced to the instance list and its mutex. */
 export class NouveauSvm {
   /** svm->mutex: protects `inst`. */
   readonly mutex: Mutex;
-  /** svm->inst: channel instance -> svmm (struct nouveau_ivmm). */
-  readonly inst: { inst: number; svmm: NouveauSvmm }[] = [];
+  /** svm->inst: the list of nouveau_ivmm (channel instance -> svmm), newest first (list_add). */
+  readonly inst: NouveauIvmm[] = [];
 
   constructor(readonly kernel: Kernel) {
     this.mutex = new Mutex(kernel.ex, "svm->mutex");
@@ -193,11 +208,16 @@ export async function nouveauSvmmInit(
   return ret;
 }
 
+/** The footprint object of the svm->inst list (its walks and list_add/list_del). */
+const SVM_INST = "svm->inst";
+
 // drivers/gpu/drm/nouveau/nouveau_svm.c: nouveau_svmm_join() @5.4 — a channel starts using the svmm
 export async function nouveauSvmmJoin(svm: NouveauSvm, svmm: NouveauSvmm, inst: number): Promise<number> {
   svm.kernel.gfpKernelAlloc(); // kmalloc(sizeof(*ivmm), GFP_KERNEL), no lock held
+  const ivmm = new NouveauIvmm(svmm, inst);
   await svm.mutex.lock();
-  svm.inst.unshift({ inst, svmm });
+  svm.kernel.ex.touch(SVM_INST);
+  svm.inst.unshift(ivmm); // list_add(&ivmm->head, &svm->inst)
   await svm.mutex.unlock();
   return 0;
 }
@@ -205,14 +225,34 @@ export async function nouveauSvmmJoin(svm: NouveauSvm, svmm: NouveauSvmm, inst: 
 // drivers/gpu/drm/nouveau/nouveau_svm.c: nouveau_svmm_part() @5.4 — the channel is gone
 export async function nouveauSvmmPart(svm: NouveauSvm, inst: number): Promise<void> {
   await svm.mutex.lock();
-  const i = svm.inst.findIndex((v) => v.inst === inst);
-  if (i >= 0) svm.inst.splice(i, 1);
+  const ivmm = await nouveauIvmmFind(svm, inst);
+  if (ivmm !== null) {
+    // list_del(&ivmm->head); kfree(ivmm): one step, so a walker that has not yet loaded
+    // ivmm's address never sees it, and one that has finds freed memory.
+    svm.kernel.ex.touch(SVM_INST);
+    svm.inst.splice(svm.inst.indexOf(ivmm), 1);
+    kfree(svm.kernel, ivmm, "nouveau_svmm_part: kfree(ivmm)");
+  }
   await svm.mutex.unlock();
 }
 
-// drivers/gpu/drm/nouveau/nouveau_svm.c: nouveau_ivmm_find() @5.4 — caller holds svm->mutex
-export function nouveauIvmmFind(svm: NouveauSvm, inst: number): NouveauSvmm | null {
-  return svm.inst.find((v) => v.inst === inst)?.svmm ?? null;
+/**
+ * drivers/gpu/drm/nouveau/nouveau_svm.c: nouveau_ivmm_find() @5.4 — caller holds svm->mutex.
+ * list_for_each_entry: each step loads the next entry's address (a scheduling point on the
+ * list), then reads ivmm->inst through it (an access of the ivmm). svm->mutex is what keeps
+ * nouveau_svmm_part's list_del + kfree out of that window.
+ */
+export async function nouveauIvmmFind(svm: NouveauSvm, inst: number): Promise<NouveauIvmm | null> {
+  const k = svm.kernel;
+  let i = 0;
+  for (;;) {
+    const ivmm = svm.inst[i]; // head->next, then ivmm->head.next
+    await k.ex.point("nouveau_ivmm_find", SVM_INST, ivmm === undefined ? "end" : hex(ivmm.inst));
+    if (ivmm === undefined) return null;
+    touch(k, ivmm, "nouveau_ivmm_find: ivmm->inst");
+    if (ivmm.inst === inst) return ivmm;
+    i = svm.inst.indexOf(ivmm) + 1;
+  }
 }
 
 // drivers/gpu/drm/nouveau/nouveau_svm.c: nouveau_svmm_fini() @5.4
