@@ -9,6 +9,10 @@
  *   interval      Linux 5.5 (f25a546e6529 on the odp_rework series): one
  *                 mmu_interval_notifier per umem, read_begin/read_retry under umem_mutex.
  *
+ * Both variants install the dma_list check (dma-list-check.ts): at rest, every DMA-mapped
+ * page of a live umem is the page the CPU maps there, which umem_mutex guarantees by
+ * serialising the fault's dma_list stores with the invalidation's DMA unmap.
+ *
  * Implicit MRs are not modelled in either variant: the DriverModel contract registers
  * explicit VA ranges and has no way to express a whole-address-space MR whose children
  * appear from faults; the bugs that live there (reference 1.4 items 6 and 7) were fixed

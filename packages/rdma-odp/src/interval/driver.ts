@@ -20,6 +20,7 @@ import {
   type MmStruct,
   POPULATE_RETRY,
 } from "@mnlab/core";
+import { installDmaListCheck } from "../dma-list-check.ts";
 import {
   Mlx5IbDev55,
   type Mlx5IbMr55,
@@ -27,6 +28,7 @@ import {
   mlx5IbRegUserMr,
   pagefaultSingleDataSegment,
 } from "./mlx5-odp.ts";
+import { ODP_WRITE_ALLOWED_BIT } from "./umem-odp.ts";
 
 /** How many times the model lets the NIC retake one fault before it reports -EAGAIN. */
 export const PF_MAX_ATTEMPTS = 3;
@@ -52,6 +54,7 @@ export const interval: DriverModel = {
   },
   async open(k: Kernel, mm: MmStruct): Promise<DeviceContext> {
     const dev = new Mlx5IbDev55(k);
+    installDmaListCheck(k, () => dev.umems, ODP_WRITE_ALLOWED_BIT);
     const registered = new Set<Mlx5IbMr55>();
     return {
       get mmus() {

@@ -39,6 +39,7 @@ import {
   touch,
 } from "@mnlab/core";
 import { Srcu } from "@mnlab/sim";
+import { dmaListObject } from "../dma-list-check.ts";
 import {
   type IbUmemOdp,
   ibUmemOdpGet,
@@ -57,6 +58,8 @@ export class Mlx5IbDev55 {
   readonly odpMkeys = new Map<number, Mlx5IbMr55>();
   /** Every MTT this context created, for the end-of-run checks. */
   readonly mtts: DeviceMmu[] = [];
+  /** Every umem this context created, for the dma_list check (dma-list-check.ts). */
+  readonly umems: IbUmemOdp[] = [];
   private nextKey = 1;
   private nextUmem = 0;
 
@@ -106,6 +109,7 @@ async function mlx5IbInvalidateRange(
   if (!rangeBlockable(range)) return false;
   await umem.umemMutex.lock();
   await mmuIntervalSetSeq(mni, curSeq);
+  k.ex.touch(dmaListObject(umem)); // npages, dma_list: what a fault stores under umem_mutex
   // If npages is zero then umem_odp->private may not be set up yet (odp_rework 14/15).
   if (umem.npages !== 0) {
     const mr = umem.priv as Mlx5IbMr55;
@@ -214,6 +218,7 @@ export async function mlx5IbRegUserMr(
   const k = dev.kernel;
   const umem = await ibUmemOdpGet(k, mm, start, length, writable, dev.allocUmemId(), mlx5MnOps);
   if (typeof umem === "number") return umem;
+  dev.umems.push(umem);
   const mr = new Mlx5IbMr55(dev, dev.allocKey(), umem); // reg_create() / alloc_mr_from_cache()
   umem.priv = mr;
   await k.ex.point("xa_store", "odp_mkeys", `mkey${mr.key}`);

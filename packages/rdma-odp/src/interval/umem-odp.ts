@@ -43,6 +43,7 @@ import {
   ULONG_MAX,
 } from "@mnlab/core";
 import { Mutex } from "@mnlab/sim";
+import { dmaListObject } from "../dma-list-check.ts";
 
 /** include/rdma/ib_umem_odp.h @5.5: the access bits kept in the low bits of dma_list[]. */
 export const ODP_READ_ALLOWED_BIT = 1 << 0;
@@ -141,6 +142,12 @@ export async function ibUmemOdpRelease(umem: IbUmemOdp): Promise<void> {
   kfree(umem.kernel, umem, "ib_umem_odp_release: kfree(umem_odp)");
 }
 
+/** dma_list as a step reads it: named for the partial-order reduction (no scheduling point). */
+function readDmaList(umem: IbUmemOdp): readonly number[] {
+  umem.kernel.ex.touch(dmaListObject(umem));
+  return umem.dmaList;
+}
+
 /**
  * drivers/infiniband/core/umem_odp.c: ib_umem_odp_map_dma_single_page() @5.5 — under
  * umem_mutex. check_retry is the cheap early exit; the decisive test is the caller's
@@ -156,8 +163,11 @@ async function ibUmemOdpMapDmaSinglePage(
   let ret = 0;
   if (await mmuIntervalCheckRetry(umem.notifier, currentSeq)) {
     ret = EAGAIN;
-  } else if (umem.dmaList[pageIndex] === 0) {
-    // ib_dma_map_page(): the DMA address is the page itself in the model.
+  } else if (readDmaList(umem)[pageIndex] === 0) {
+    // ib_dma_map_page(): the DMA address is the page itself in the model. The mapping is
+    // work between the check_retry hint and the store (an IOMMU page-table update): its
+    // scheduling point is where a callback on another CPU can run when umem_mutex is not held.
+    await umem.kernel.ex.point("ib_dma_map_page", dmaListObject(umem), hex(gp.page.pfn));
     umem.dmaList[pageIndex] = accessMask;
     umem.pageList[pageIndex] = gp.page;
     umem.npages++;
@@ -240,6 +250,7 @@ export async function ibUmemOdpMapDmaPages(
 export function ibUmemOdpUnmapDmaPages(umem: IbUmemOdp, virt: number, bound: number): void {
   const k = umem.kernel;
   if (!umem.umemMutex.heldBySelf()) k.warn("ib_umem_odp_unmap_dma_pages without umem_mutex");
+  k.ex.touch(dmaListObject(umem));
   const from = Math.max(virt, umem.start);
   const to = Math.min(bound, umem.end);
   for (let addr = from; addr < to; addr += PAGE_SIZE) {

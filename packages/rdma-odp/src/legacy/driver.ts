@@ -24,6 +24,7 @@ import {
   type MmStruct,
   POPULATE_RETRY,
 } from "@mnlab/core";
+import { installDmaListCheck } from "../dma-list-check.ts";
 import {
   Mlx5IbDev54,
   type Mlx5IbMr54,
@@ -31,7 +32,7 @@ import {
   mlx5IbRegUserMr,
   pagefaultSingleDataSegment,
 } from "./mlx5-odp.ts";
-import type { OdpLegacyQuirks } from "./umem-odp.ts";
+import { ODP_WRITE_ALLOWED_BIT, type OdpLegacyQuirks } from "./umem-odp.ts";
 
 /** How many times the model lets the NIC retake one fault before it reports -EAGAIN. */
 export const PF_MAX_ATTEMPTS = 3;
@@ -40,7 +41,10 @@ interface OdpBuffer54 extends BufferHandle {
   readonly mr: Mlx5IbMr54;
 }
 
-/** The oracles the reference asks for in every OLD run (1.5): notifiers_count >= 0. */
+/**
+ * The oracles the reference asks for in every OLD run (1.5): notifiers_count >= 0. The
+ * dma_list check (dma-list-check.ts) is installed next to it, as in the 5.5 model.
+ */
 function installOdpInvariants(k: Kernel, dev: Mlx5IbDev54): void {
   // notifiers_count is umem_mutex's: checked only while no umem_mutex is held.
   k.ex.addCheck(
@@ -74,6 +78,7 @@ function legacyModel(id: string, quirks: OdpLegacyQuirks, summary: string, commi
     async open(k: Kernel, mm: MmStruct): Promise<DeviceContext> {
       const dev = new Mlx5IbDev54(k, quirks);
       installOdpInvariants(k, dev);
+      installDmaListCheck(k, () => dev.umems, ODP_WRITE_ALLOWED_BIT);
       const registered = new Set<Mlx5IbMr54>();
       return {
         get mmus() {
