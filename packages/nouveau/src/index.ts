@@ -17,7 +17,6 @@ export {
   CHANNEL_FREE_DURING_FAULT_LOOKUP,
   conformanceScenarios,
   driverScenarios,
-  MUNMAP_ACROSS_UNMANAGED_START,
   MUNMAP_LAST_PAGE_DURING_FAULT,
   referenceScenarios,
   scenarios,

@@ -31,7 +31,7 @@ import {
 } from "@mnlab/core";
 import { nouveauChannels } from "./channels.ts";
 import { setPfnmapAllocation } from "./knobs.ts";
-import { SECOND_CHANNEL_INST, SVM_INIT_ARGS } from "./uapi.ts";
+import { SECOND_CHANNEL_INST } from "./uapi.ts";
 
 const P = PAGE_SIZE;
 
@@ -390,71 +390,8 @@ export const MUNMAP_LAST_PAGE_DURING_FAULT: Scenario = {
   exploration: exhaustive(2),
 };
 
-/**
- * The unmanaged window (SVM_INIT_ARGS) and a CPU VMA across its start: a fault inside the window
- * is clipped to [addr, unmanaged.start) and still takes its first page (below).
- */
-const UNMANAGED_START = SVM_INIT_ARGS.unmanagedAddr;
-const UNMANAGED_LIMIT = SVM_INIT_ARGS.unmanagedAddr + SVM_INIT_ARGS.unmanagedSize;
-
-export const MUNMAP_ACROSS_UNMANAGED_START: Scenario = {
-  name: "munmap-across-unmanaged-window-start",
-  description:
-    "A second anonymous VMA runs from one page below the unmanaged window (NOUVEAU_SVM_INIT's " +
-    "0x40000000 + 0x100000) to its limit; the process has touched its last page. The GPU faults there " +
-    "(an address in the window no GEM object is bound to): nouveau_svm_fault clips the window's limit to " +
-    "unmanaged.start, below the address, but find_vma_intersection(addr, unmanaged.start) still finds " +
-    "the VMA (it starts below unmanaged.start), and the window loop always takes the first fault's page, " +
-    "so that one page is faulted and PFNMAPped. Meanwhile the process munmaps the whole VMA, a range " +
-    "that straddles the window's start: the invalidate callback's first PFNCLR runs from the range's " +
-    "start to unmanaged.LIMIT (2.2), which is what clears the page in the window; a clear stopping short " +
-    "of the limit would leave the GPU on the freed page.",
-  async run(s) {
-    setPfnmapAllocation(s.k, "plain");
-    // Setup, before any thread: the VMA, its last page touched (do_anonymous_page).
-    const vma = s.mm.addVma(UNMANAGED_START - P, UNMANAGED_LIMIT, { read: true, write: true, shared: false });
-    vma.anonVma = true;
-    const page = s.k.pages.allocPage(0x4010);
-    page.mapcount = 1;
-    const addr = UNMANAGED_LIMIT - P;
-    s.mm.pt.set(addr, page, true);
-    const buf = await mustRegister(s, addr, P);
-    await both(
-      s,
-      [
-        "gpu",
-        async () => {
-          await s.ctx.populate(buf, addr, addr + P, false);
-          await s.ctx.access(buf, addr, false);
-        },
-      ],
-      ["munmap", async () => void (await munmap(s.mm, vma.start, vma.end - vma.start))],
-    );
-    await s.ctx.unregister(buf);
-  },
-  expected: {
-    legacy: pass(
-      "2.2 (the first clear runs to unmanaged.limit); O1 ('munmap cannot do this')",
-      "Reasoned: the fault holds mmap_sem (read) from find_vma_intersection to PFNMAP, so the munmap " +
-        "runs before it (no VMA: the fault is cancelled) or after it, when the sync callback's PFNCLR of " +
-        "[unmanaged.start - 1 page, unmanaged.limit) clears the page in the window.",
-    ),
-    interval: pass(
-      "2.3 (the hlist callback keeps the 5.4 clear); 20fef4ef84bf",
-      "Reasoned: the UNMAP hits the per-fault notifier over the one page (retry, then no VMA: -EFAULT, " +
-        "cancelled), or waits for the PFNMAP's svmm->mutex, after which the hlist callback's first PFNCLR, " +
-        "to unmanaged.limit, clears the page; the second, [unmanaged.limit, end), is empty.",
-    ),
-  },
-  exploration: exhaustive(2),
-};
-
 /** nouveau's own scenarios beyond the reference rows. */
-export const driverScenarios: Scenario[] = [
-  CHANNEL_FREE_DURING_FAULT_LOOKUP,
-  MUNMAP_LAST_PAGE_DURING_FAULT,
-  MUNMAP_ACROSS_UNMANAGED_START,
-];
+export const driverScenarios: Scenario[] = [CHANNEL_FREE_DURING_FAULT_LOOKUP, MUNMAP_LAST_PAGE_DURING_FAULT];
 
 // ---------------------------------------------------------------- conformance
 

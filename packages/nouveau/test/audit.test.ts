@@ -3,8 +3,10 @@
 import {
   BASE,
   EBUSY,
+  ENOENT,
   Hmm,
   isBuffer,
+  migratePage,
   mmuNotifierInvalidateRangeEnd,
   mmuNotifierInvalidateRangeStart,
   PAGE_SIZE,
@@ -14,7 +16,7 @@ import {
   type Scenario,
 } from "@mnlab/core";
 import { describe, expect, it } from "vitest";
-import { legacy, SVM_INIT_ARGS, variants } from "../src/index.ts";
+import { legacy, SVM_INIT_ARGS, setPfnmapAllocation, variants } from "../src/index.ts";
 
 const P = PAGE_SIZE;
 const once = { strategy: "exhaustive", preemptionBound: 0, executions: 1 } as const;
@@ -58,10 +60,11 @@ describe("nouveau audit (issue 12, section 3)", () => {
   });
 
   it.each(variants)("item 9 on $info.id: the first PFNCLR runs to svmm->unmanaged.limit", async (v) => {
-    // A GPU mapping inside the unmanaged window (standing for a client's GEM mapping; the CPU
-    // maps the same page there so the at-rest oracle has nothing to say), then an invalidation
-    // from one page below the window to one page into it. The old model cleared only up to
-    // unmanaged.start and left the entry.
+    // A GPU mapping inside the unmanaged window (the CPU maps the same page there so the
+    // at-rest oracle has nothing to say), then an invalidation from one page below the window
+    // to one page into it. The old model cleared only up to unmanaged.start and left the entry.
+    // The entry is put there directly: it checks the range the first PFNCLR is given. In nvkm
+    // no PFN mapping can be there (the next test) and PFNCLR leaves a BO's mapping alone.
     const U = SVM_INIT_ARGS.unmanagedAddr;
     const seen: { before?: boolean; after?: boolean } = {};
     const s: Scenario = {
@@ -88,4 +91,43 @@ describe("nouveau audit (issue 12, section 3)", () => {
     expect(seen.before).toBe(true);
     expect(seen.after).toBe(false);
   });
+
+  it.each(variants)(
+    "$info.id: a fault inside the unmanaged window is let through the clip, and nvkm refuses its PFNMAP",
+    async (v) => {
+      // nouveau_svm_fault's clip: start < unmanaged.limit, so limit = unmanaged.start, below the
+      // address; find_vma_intersection(addr, unmanaged.start) finds a VMA that starts below
+      // unmanaged.start, and the window loop takes the first fault's page: one page is faulted.
+      // nvkm_vmm_pfn_map then finds no PFN-mappable vma in the NVKM-managed area (-ENOENT) and
+      // the fault is cancelled. Without that refusal the page would be mapped where no
+      // invalidation's PFNCLR reaches it (for a range inside the window the callback clears
+      // [unmanaged.limit, end): nothing), and the migration below left a use-after-free.
+      const U = SVM_INIT_ARGS.unmanagedAddr;
+      const L = U + SVM_INIT_ARGS.unmanagedSize;
+      const seen: { ret?: number; mapped?: boolean } = {};
+      const s: Scenario = {
+        name: "fault-inside-unmanaged-window",
+        description: "a GPU fault on the last page of the unmanaged window, a VMA from one page below it",
+        async run(c) {
+          setPfnmapAllocation(c.k, "plain");
+          c.mm.addVma(U - P, L, { read: true, write: true, shared: false }).anonVma = true;
+          const page = c.k.pages.allocPage(42);
+          page.mapcount = 1;
+          c.mm.pt.set(L - P, page, true);
+          const buf = await c.ctx.register(L - P, P, { write: false });
+          if (!isBuffer(buf)) return c.ex.fail("exception", "register failed");
+          seen.ret = await c.ctx.populate(buf, L - P, L, false);
+          seen.mapped = c.ctx.mmus[0]!.entry(L - P) !== undefined;
+          await migratePage(c.mm, L - P);
+          await c.ctx.unregister(buf);
+        },
+        expected: { legacy: { verdict: "pass" }, interval: { verdict: "pass" } },
+        exploration: once,
+      };
+      const res = await runScenario(v, s);
+      expect(res.verdict, res.message ?? "").toBe("pass");
+      expect(seen.ret).toBe(ENOENT); // the PFNMAP method's error: the window's faults are cancelled
+      expect(seen.mapped).toBe(false);
+    },
+  );
 });

@@ -141,6 +141,9 @@ async function nouveauSvmmInvalidateRangeStart(mn: MmuNotifier, update: MmuNotif
     if (limit > svmm.unmanaged.start && start < svmm.unmanaged.limit) {
       // Unchanged from 5.4 by c625c274ee00 (reference 2.2, corrected): the first clear runs to
       // svmm->unmanaged.LIMIT, so it PFNCLRs the unmanaged window too.
+      // What the over-reach reaches is nothing SVM mapped: PFNMAP is refused in the window (the
+      // NVKM-managed area, fault.ts nvkmVmmPfnMap) and nvkm_vmm_pfn_unmap only removes PFN
+      // mappings, not the BOs' (inference from nvkm: the reference does not cover it).
       if (start < svmm.unmanaged.start) await nouveauSvmmInvalidate(svmm, start, svmm.unmanaged.limit);
       start = svmm.unmanaged.limit;
     }

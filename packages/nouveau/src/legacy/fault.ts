@@ -19,8 +19,11 @@
  * wait for validity is mm-global and happens under mmap_sem (O3).
  */
 import {
+  type CollisionSection,
+  type DeviceMmu,
   EBUSY,
   EFAULT,
+  ENOENT,
   frameReturned,
   HMM_RANGE_DEFAULT_TIMEOUT,
   HmmRange,
@@ -32,6 +35,7 @@ import {
   hmmRangeValid,
   hmmRangeWaitUntilValid,
   type Kernel,
+  type MappablePage,
   type MmStruct,
   PAGE_SIZE,
   POPULATE_RETRY,
@@ -116,6 +120,32 @@ async function nvkmVmmRefPtes(k: Kernel, mm: MmStruct): Promise<void> {
   k.fsReclaimMap.acquire();
   await reclaimPage(mm, mode.directReclaim);
   k.fsReclaimMap.release();
+}
+
+/**
+ * drivers/gpu/drm/nouveau/nvkm/subdev/mmu/vmm.c: nvkm_vmm_pfn_map() @5.4, behind the
+ * NVIF_VMM_V0_PFNMAP method — the one check of it the model keeps. NOUVEAU_SVM_INIT's
+ * "unmanaged" window is the part SVM does not manage: nvkm_vmm_ctor() makes it the
+ * NVKM-managed area (GEM and channel allocations), and only the client-managed space around
+ * it gets PFN-mappable vmas (nvkm_vmm_ctor_managed). A PFNMAP there finds no such vma
+ * (nvkm_vmm_node_search() NULL: -ENOENT; a BO's vma: -EINVAL) and writes no PTE. Inference from
+ * nvkm, which the reference does not cover. It matters only for the one window
+ * nouveau_svm_fault's clip lets into the area: a fault inside it, on a CPU VMA that starts
+ * below it, still gets its first page (the window loop takes it before it looks at limit).
+ */
+async function nvkmVmmPfnMap(
+  svmm: NouveauSvmm,
+  vmm: DeviceMmu,
+  pages: MappablePage[],
+  opts: { via?: CollisionSection } = {},
+): Promise<number> {
+  const { start, limit } = svmm.unmanaged;
+  if (pages.some((p) => p.addr >= start && p.addr < limit)) {
+    svmm.kernel.ex.trace("ret", "nvkm_vmm_pfn_map", undefined, "-ENOENT (the NVKM-managed area)");
+    return ENOENT;
+  }
+  await vmm.map(pages, opts);
+  return 0;
 }
 
 // drivers/gpu/drm/nouveau/nouveau_svm.c: nouveau_range_fault() @5.4 — called with mmap_sem held for read
@@ -254,9 +284,11 @@ export async function nouveauSvmFault(svm: NouveauSvm, faults: NouveauSvmFault[]
       // nouveau_dmem_convert_pfn(): no device-private memory in the model.
       await nvkmVmmRefPtes(k, mm);
       const vmm = svmmUse(svmm, "svmm->vmm").vmm.vmm!;
-      await vmm.map(
+      ret = await nvkmVmmPfnMap(
+        svmm,
+        vmm,
         range.pfns.map((p) => ({ addr: p.addr, page: p.state === "valid" ? p.page : null, write: p.write })),
-      );
+      ); // ret = nvif_object_ioctl(PFNMAP)
       await svmm.mutex.unlock();
       await mm.mmapSem.upRead();
       break;

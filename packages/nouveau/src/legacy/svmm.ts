@@ -157,6 +157,9 @@ async function nouveauSvmmSyncCpuDevicePagetables(
     // As 5.4 has it (reference 2.2, corrected): the first clear runs from start to
     // svmm->unmanaged.LIMIT, not .start, so it also PFNCLRs the unmanaged window itself (and,
     // for a range ending inside the window, past the range's end up to unmanaged.limit).
+    // What the over-reach reaches is nothing SVM mapped: PFNMAP is refused in the window (the
+    // NVKM-managed area, fault.ts nvkmVmmPfnMap) and nvkm_vmm_pfn_unmap only removes PFN
+    // mappings, not the BOs' (inference from nvkm: the reference does not cover it).
     if (start < svmm.unmanaged.start) await nouveauSvmmInvalidate(svmm, start, svmm.unmanaged.limit);
     start = svmm.unmanaged.limit;
   }
