@@ -54,7 +54,6 @@ import {
   ULONG_MAX,
 } from "@mnlab/core";
 import { Completion, LocklessField, Mutex, RwSemaphore } from "@mnlab/sim";
-import { dmaListObject } from "../dma-list-check.ts";
 
 /** Counter: a notifier invalidation reached one umem (metrics, not kernel state). */
 export const UMEM_INVALIDATIONS = "umem_invalidations";
@@ -360,12 +359,6 @@ export async function ibUmemOdpRelease(umem: IbUmemOdp): Promise<void> {
 
 // ---------------------------------------------------------------- DMA mapping
 
-/** dma_list as a step reads it: named for the partial-order reduction (no scheduling point). */
-function readDmaList(umem: IbUmemOdp): readonly number[] {
-  umem.kernel.ex.touch(dmaListObject(umem));
-  return umem.dmaList;
-}
-
 /**
  * drivers/infiniband/core/umem_odp.c: ib_umem_odp_map_dma_single_page() @5.4 — under
  * umem_mutex; the GUP reference is dropped in every case.
@@ -382,11 +375,11 @@ async function ibUmemOdpMapDmaSinglePage(
   // Refuse to write once the seq moved: also an early exit when a notifier runs alongside.
   if (ibUmemMmuNotifierRetry(umem, currentSeq)) {
     ret = EAGAIN;
-  } else if (readDmaList(umem)[pageIndex] === 0) {
-    // ib_dma_map_page(): the DMA address is the page itself in the model. The mapping is
-    // work between the retry test and the store (an IOMMU page-table update): its scheduling
-    // point is where a callback on another CPU can run when umem_mutex is not held.
-    await umem.kernel.ex.point("ib_dma_map_page", dmaListObject(umem), hex(gp.page.pfn));
+  } else if (umem.dmaList[pageIndex] === 0) {
+    // ib_dma_map_page(): the DMA address is the page itself in the model. Unlike the 5.5
+    // model, no scheduling point between the retry test and the store: every 5.4 path runs
+    // this under umem_mutex, which the invalidation's DMA unmap needs too, so no other thread
+    // can see or change dma_list in between and a point would only multiply interleavings.
     umem.dmaList[pageIndex] = accessMask;
     umem.pageList[pageIndex] = gp.page;
     umem.npages++;
@@ -479,7 +472,6 @@ export async function ibUmemOdpMapDmaPages(
 export function ibUmemOdpUnmapDmaPages(umem: IbUmemOdp, virt: number, bound: number): void {
   const k = umem.kernel;
   if (!umem.umemMutex.heldBySelf()) k.warn("ib_umem_odp_unmap_dma_pages without umem_mutex");
-  k.ex.touch(dmaListObject(umem));
   const from = Math.max(virt, umem.start);
   const to = Math.min(bound, umem.end);
   for (let addr = from; addr < to; addr += PAGE_SIZE) {
