@@ -391,7 +391,7 @@ export const MUNMAP_LAST_PAGE_DURING_FAULT: Scenario = {
 };
 
 /** nouveau's own scenarios beyond the reference rows. */
-export const driverScenarios: Scenario[] = [CHANNEL_FREE_DURING_FAULT_LOOKUP, MUNMAP_LAST_PAGE_DURING_FAULT];
+export const driverScenarios: Scenario[] = [MUNMAP_LAST_PAGE_DURING_FAULT, CHANNEL_FREE_DURING_FAULT_LOOKUP];
 
 // ---------------------------------------------------------------- conformance
 
