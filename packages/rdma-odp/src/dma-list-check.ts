@@ -1,28 +1,31 @@
 /**
- * The ODP DMA list as a device-state invariant, for both variants (issue 22; reference
- * rdma-xen-drivers.md 1.1-1.2, core.md 6.3 item 15).
+ * The ODP DMA list as a device-state invariant, for both variants (issue 22). The reference
+ * asks in every ODP run that no MTT entry point at a DMA address whose page was unmapped
+ * from the mm (rdma-xen-drivers.md 1.5, invariants; core's oracles check the MTT); this is
+ * the same rule one level down, on the DMA addresses themselves.
  *
  * ib_umem_odp_map_dma_single_page() (5.4 and 5.5) stores in dma_list[i] the address
  * ib_dma_map_page() returned for page_list[i]: from then on the HCA can reach that page
- * through the IOMMU, whatever the MTT says, and the MTT itself is written from dma_list
- * (mlx5_odp_populate_xlt). The kernel's correctness rests on one rule, which umem_mutex
- * enforces: an invalidation's callback (5.4 mlx5_ib_invalidate_range from
- * invalidate_range_start, 5.5 the same function as the interval notifier's op) unmaps
- * dma_list over its range under umem_mutex, and a fault stores a dma_list entry only under
+ * through the IOMMU, and the MTT is written from dma_list (mlx5_odp_populate_xlt). The
+ * kernel's correctness rests on a rule umem_mutex enforces: the invalidation's callback
+ * (mlx5_ib_invalidate_range, 5.4 from invalidate_range_start, 5.5 as the interval op) unmaps
+ * dma_list over its range under umem_mutex, and a fault stores an entry only under
  * umem_mutex after a retry test that sees any callback that ran before it (5.4
- * ib_umem_mmu_notifier_retry, 5.5 mmu_interval_check_retry after set_seq). So once a
- * callback has returned, no dma_list entry of its range refers to the page the CPU is
- * about to stop mapping. An entry stored behind the callback's back survives the
- * invalidation: the MTT is safe (read_retry refuses the UMR), but the umem keeps an IOMMU
- * mapping of a page the process no longer maps and that is freed (5.5 holds no page
- * reference: put_user_page at the end of map_dma_single_page), the next fault of that
- * slot WARNs "got different pages" and fails for good, and the next unmap set_page_dirty()s
- * and ib_dma_unmap_page()s the freed page.
+ * ib_umem_mmu_notifier_retry; 5.5 mmu_interval_check_retry, after the callback's set_seq).
+ * So once a callback has returned, no dma_list entry of its range refers to the page the
+ * CPU stops mapping. In 5.5 an entry stored behind the callback's back (a fault that
+ * DMA-maps without umem_mutex) survives the invalidation while the MTT stays safe
+ * (read_retry under umem_mutex refuses the UMR): the umem keeps an IOMMU mapping of a page
+ * the process no longer maps and that is freed (no page reference: put_user_page at the
+ * end of map_dma_single_page); a fault of that slot that finds another page WARNs "got
+ * different pages" and fails with -EAGAIN until an invalidation of the slot clears it; and
+ * ib_umem_odp_unmap_dma_pages later ib_dma_unmap_page()s it and, if write-enabled,
+ * set_page_dirty()s the freed page.
  *
  * Checked as core's device oracles check a shadow page table at rest (device-mmu.ts
- * installDeviceOracles): whenever the owning mm has no invalidation between start and end,
- * every dma_list entry of a live umem agrees with the CPU page
- * table — the page is not freed (use-after-free), the CPU maps that page at that address
+ * installDeviceOracles; core.md 6.3 item 15): whenever the owning mm has no invalidation
+ * between start and end, every dma_list entry of a live umem agrees with the CPU page
+ * table: the page is not freed (use-after-free), the CPU maps that page at that address
  * (stale-access), and a write-enabled entry sits over a writable PTE (write-after-protect).
  * The page the CPU maps is judged as DeviceMmu.cpuPage() does (a present PTE, or the page a
  * migration or swap-cache entry stands for). A umem is judged until ib_umem_odp_release()
