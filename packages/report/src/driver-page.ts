@@ -19,6 +19,7 @@ import {
   type SameSchedule,
   variantColumns,
 } from "./model.ts";
+import { MUTATION_SCORE_COLUMNS, mutationScoreCells, pct } from "./mutation-score.ts";
 import { raceColumns, raceSlice } from "./race.ts";
 import { commitLink, linkRef, linkText } from "./references.ts";
 import { sideBySide } from "./side-by-side.ts";
@@ -262,22 +263,17 @@ export function oldNextToNew(records: ResultRecord[], same: SameSchedule[]): str
 /** The variants' mutation scores (reports/data/mutation.json), when `mnlab mutate` wrote them. */
 export function mutationSection(scores: MutationScore[]): string {
   if (scores.length === 0) return "";
-  const pct = (k: number, n: number) => (n === 0 ? "—" : `${Math.round((k / n) * 100)}%`);
   const blocks = [
     "## Mutation score",
     "`mnlab mutate` changes a variant's model one operator at a time (a mutant) and runs the scenarios on " +
       "each: a mutant is killed when some verdict changes. The score is killed / mutants; a survivor is a change " +
-      "no scenario notices — a gap in the suite, or a change that does not matter (its note says which).",
+      "no scenario notices — a gap in the suite, or a change that does not matter (its note says which). " +
+      "`equivalent` counts the survivors whose reviewed note shows the change cannot matter; the last column " +
+      "is the score over the other mutants (a gap or an unreviewed survivor counts against it).",
     table(
-      ["variant", "mutants", "killed", "survived", "score"],
-      scores.map((m) => [
-        m.variant,
-        int(m.mutants),
-        int(m.killed),
-        int(m.survived),
-        pct(m.killed, m.mutants),
-      ]),
-      ["l", "r", "r", "r", "r"],
+      ["variant", ...MUTATION_SCORE_COLUMNS],
+      scores.map((m) => [m.variant, ...mutationScoreCells(m)]),
+      ["l", "r", "r", "r", "r", "r", "r"],
     ),
   ];
   for (const m of scores) {

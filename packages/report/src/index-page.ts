@@ -7,6 +7,7 @@ import type { ResultRecord } from "@mnlab/core";
 import { findingEntries } from "./findings-page.ts";
 import { int, page, table } from "./markdown.ts";
 import { type DocsIndex, type MutationDocument, type ReportInput, variantColumns } from "./model.ts";
+import { MUTATION_SCORE_COLUMNS, mutationScoreCells } from "./mutation-score.ts";
 import { linkRef } from "./references.ts";
 import { counterexampleLink, UNEXPECTED, verdictCell, violationsOf } from "./verdicts.ts";
 
@@ -85,22 +86,19 @@ function catalogue(results: ResultRecord[], docs?: DocsIndex): string {
 
 function mutationScores(m: MutationDocument | null | undefined): string {
   if (m === null || m === undefined || m.drivers.length === 0) return "";
-  const pct = (k: number, n: number) => (n === 0 ? "—" : `${Math.round((k / n) * 100)}%`);
   return [
     "## Mutation scores",
     "From `reports/data/mutation.json` (`mnlab mutate`): per variant, the mutants of its model the scenarios " +
-      "kill (some verdict changes) out of those generated. The survivors are listed on the driver pages.",
+      "kill (some verdict changes) out of those generated, and out of those not reviewed as equivalent. The " +
+      "survivors and their notes are listed on the driver pages.",
     table(
-      ["driver", "variant", "mutants", "killed", "survived", "score"],
+      ["driver", "variant", ...MUTATION_SCORE_COLUMNS],
       m.drivers.map((d) => [
         `[${d.driver}](${d.driver}.md#mutation-score)`,
         d.variant,
-        int(d.mutants),
-        int(d.killed),
-        int(d.survived),
-        pct(d.killed, d.mutants),
+        ...mutationScoreCells(d),
       ]),
-      ["l", "l", "r", "r", "r", "r"],
+      ["l", "l", "r", "r", "r", "r", "r", "r"],
     ),
   ].join("\n\n");
 }

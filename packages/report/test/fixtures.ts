@@ -355,11 +355,11 @@ export const MUTATION: MutationDocument = {
     {
       driver: "toy",
       variant: "interval",
-      mutants: 4,
+      mutants: 5,
       killed: 3,
-      survived: 1,
+      survived: 2,
       byOperator: [
-        { operator: "drop-call", generated: 2, killed: 2, survived: 0 },
+        { operator: "drop-call", generated: 3, killed: 2, survived: 1 },
         { operator: "negate-condition", generated: 2, killed: 1, survived: 1 },
       ],
       survivors: [
@@ -369,6 +369,13 @@ export const MUTATION: MutationDocument = {
           location: "packages/toy/src/interval/fault.ts:42",
           diff: "-  if (mmu_interval_read_retry(mni, seq)) {\n+  if (!mmu_interval_read_retry(mni, seq)) {",
           note: "no scenario collides on the second pass",
+        },
+        {
+          id: "toy-interval-4",
+          operator: "drop-call",
+          location: "packages/toy/src/interval/fault.ts:57",
+          diff: "-  trace_toy_fault(addr);\n+",
+          note: "Equivalent: a tracepoint, which no verdict reads",
         },
       ],
     },

@@ -51,23 +51,6 @@ const REVIEWED: Reviewed[] = [
     note: "Equivalent, as set-seq-outside-lock on the same line: the hlist callback's PFNCLR comes after it.",
   },
   {
-    operator: "drop-lock-pair",
-    file: `${NV}fault.ts`,
-    description: "remove `await svm.mutex.lock();` and its 1 unlock in nouveauSvmFault()",
-    note:
-      "Gap (not a protocol one): svm->mutex guards svm->inst against nouveau_svmm_join/part; no scenario " +
-      "parts a channel while the fault worker looks its svmm up (the one channel joins at open, parts at close).",
-  },
-  {
-    operator: "shorten-notifier-range",
-    file: `${NV}fault.ts`,
-    description: "mmuIntervalNotifierInsert(): length `size` -> `(size) - 0x1000`",
-    note:
-      "Gap: every racing invalidation in the scenarios covers the whole fault window or its first pages, " +
-      "so a notifier one page short still collides. A scenario invalidating only the last page of a " +
-      "multi-page window while the fault runs (a one-page munmap or migration there) would kill it.",
-  },
-  {
     operator: "shorten-clear-range",
     file: `${NV}index.ts`,
     description: "unmap(): end `ULONG_MAX` -> `(ULONG_MAX) - 0x1000`",
@@ -78,9 +61,11 @@ const REVIEWED: Reviewed[] = [
     file: `${NV}svmm.ts`,
     description: "nouveauSvmmInvalidate(): end `svmm.unmanaged.limit` -> `(svmm.unmanaged.limit) - 0x1000`",
     note:
-      "Not reached: the clear of a range that straddles the unmanaged window (0x40000000+0x100000); the " +
-      "scenarios' process has memory only at BASE, so no invalidation overlaps the window. A scenario " +
-      "with a VMA across the window's start would reach it.",
+      "Equivalent (reasoned from nvkm, not from the reference): the page the shortened clear skips, " +
+      "[unmanaged.limit - 1 page, unmanaged.limit), lies inside the NVKM-managed area (nvkm_vmm_ctor builds " +
+      "PFN-mappable vmas only around it); nvkm_vmm_pfn_map refuses a PFNMAP there (fault.ts nvkmVmmPfnMap, " +
+      "-ENOENT), even for the one-page window nouveau_svm_fault's clip lets through for a fault inside it, " +
+      "so that page never holds a PFN mapping for PFNCLR to clear.",
   },
   {
     operator: "swap-ordered",
@@ -189,40 +174,11 @@ const REVIEWED: Reviewed[] = [
       "a failed wait is lost.",
   },
   // dmirror (lib/test_hmm.c @5.8): survivors of `mutate dmirror:interval` with the snapshot scenarios
-  // (hmm.snapshot-vs-munmap, hmm.snapshot-vs-migrate), which kill invert-read-retry, set-seq-outside-lock
-  // and swap-ordered at the snapshot callback, the short temporary notifier, drop-remove and drop-mmput.
-  {
-    operator: "drop-read-retry",
-    file: `${DM}snapshot.ts`,
-    description: "`mmuIntervalReadRetry(range.notifier, range.notifierSeq)` -> `false`",
-    note:
-      "Gap in the oracles (and the model's walk granularity): the perm bytes come from one hmm_range_fault " +
-      "walk, which the model reads as one step (core hmm/walk.ts), so without the retry they are still a " +
-      "state the chunk's page table had during the ioctl (hmm.snapshot-vs-munmap/-vs-migrate check exactly " +
-      "that), only not the state at the moment they are built under dmirror->mutex. In the kernel the walk " +
-      "is page by page and a torn one can report a mix that never existed (pages 0 then 1 migrated in turn: " +
-      "NONE, NONE). An oracle comparing the bytes with the CPU page table when dmirror_range_snapshot fills " +
-      "them, or a walk with a scheduling point per page and a two-migration racer, would kill it.",
-  },
-  {
-    operator: "drop-set-seq",
-    file: `${DM}snapshot.ts`,
-    description: "remove `await mmuIntervalSetSeq(mni, curSeq);`",
-    note:
-      "Gap in the oracles, as drop-read-retry in dmirror_range_snapshot: without set_seq the temporary " +
-      "notifier's read_retry (and hmm_range_fault's check_retry) is never true, and the bytes are the " +
-      "walk's, a state the table had (the " +
-      "snapshot scenarios do run this callback: the core's item-12 check kills set-seq-outside-lock here).",
-  },
-  {
-    operator: "drop-lock-pair",
-    file: `${DM}snapshot.ts`,
-    description: "remove `await dmirror.mutex.lock();` and its 2 unlocks in dmirrorRangeSnapshotLoop()",
-    note:
-      "Gap in the oracles, as drop-read-retry: the mutex only closes the window between the read_retry " +
-      "and the bytes against a callback's set_seq; dmirror_mkentry reads the walk's own hmm_pfns, so the " +
-      "bytes are a state the table had either way.",
-  },
+  // (hmm.snapshot-vs-munmap, hmm.snapshot-vs-migrate) and the snapshot oracle (dmirror
+  // snapshot-oracle.ts: every byte agrees with the CPU page table when dmirror_range_snapshot fills
+  // it), which kill drop-read-retry, drop-set-seq, drop-lock-pair, invert-read-retry,
+  // set-seq-outside-lock and swap-ordered at the snapshot callback, the short temporary notifier,
+  // drop-remove and drop-mmput.
   {
     operator: "shorten-notifier-range",
     file: `${DM}dmirror.ts`,
