@@ -99,28 +99,6 @@ const REVIEWED: Reviewed[] = [
       "calling it with svmm->mutex held cannot block a callback in flight.",
   },
   {
-    operator: "invert-read-retry",
-    file: `${ODP}umem-odp.ts`,
-    description:
-      "`await mmuIntervalCheckRetry(umem.notifier, currentSeq)` -> `!(await mmuIntervalCheckRetry(umem.notifier, currentSeq))`",
-    note:
-      "Gap (liveness): check_retry in ib_umem_odp_map_dma_single_page is only a hint; pagefault_real_mr's " +
-      "read_retry under umem_mutex is the authority, so an inverted hint can neither map stale pages into " +
-      "the MTT nor be seen by a safety oracle. It makes every uncontended fault fail with -EAGAIN; no " +
-      "scenario requires that a fault with no racing invalidation maps its pages (access after populate " +
-      "returns a device fault, which is a result, not a violation).",
-  },
-  {
-    operator: "drop-lock-pair",
-    file: `${ODP}umem-odp.ts`,
-    description: "remove `await umem.umemMutex.lock();` and its 1 unlock in ibUmemOdpMapDmaPages()",
-    note:
-      "Gap: umem_mutex here serialises the dma_list/page_list updates with the invalidation's " +
-      "ib_umem_odp_unmap_dma_pages; the device sees only the MTT, which pagefault_real_mr updates under " +
-      "umem_mutex after read_retry, so no device oracle sees the race. An invariant on dma_list (no entry " +
-      "for a page the CPU no longer maps once an invalidation's callback returned) would kill it.",
-  },
-  {
     operator: "shorten-clear-range",
     file: `${ODP}umem-odp.ts`,
     description: "ibUmemOdpUnmapDmaPages(): end `umem.end` -> `(umem.end) - 0x1000`",
