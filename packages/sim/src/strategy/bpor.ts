@@ -317,14 +317,19 @@ export class BporStrategy implements Strategy {
       const a = log.also[i];
       alsoIds.push(a === undefined ? undefined : Int32Array.from(a, idOf));
     }
-    /** footprint.ts stepsConflict, on the interned objects: does step i touch one of `objs`? */
-    const touches = (i: number, objs: Int32Array, any: boolean): boolean => {
-      const pi = prim[i]!;
-      if (any || pi === -1) return true;
-      for (const o of objs) if (o === pi) return true;
-      const ai = alsoIds[i];
-      if (ai !== undefined) for (const x of ai) for (const o of objs) if (o === x) return true;
-      return false;
+    /** The steps so far by object they touch (primary or also), and those on ANY_OBJECT. */
+    const stepsOn = new Map<number, number[]>();
+    const anySteps: number[] = [];
+    const addStep = (o: number, i: number): void => {
+      const l = stepsOn.get(o);
+      if (l === undefined) stepsOn.set(o, [i]);
+      else if (l[l.length - 1] !== i) l.push(i);
+    };
+    const index = (i: number): void => {
+      if (prim[i] === -1) anySteps.push(i);
+      else addStep(prim[i]!, i);
+      const a = alsoIds[i];
+      if (a !== undefined) for (const x of a) addStep(x, i);
     };
     const raceWith = (
       p: number,
@@ -336,8 +341,29 @@ export class BporStrategy implements Strategy {
       const clock = Int32Array.from(threadClock[p]!);
       const objs = Int32Array.from([object, ...also], idOf);
       const any = object === ANY_OBJECT;
-      for (let i = k - 1; i >= 0; i--) {
-        if (!touches(i, objs, any)) continue;
+      // Only the steps that touch one of this step's objects matter (the others are skipped
+      // by touches() and merge no clock), so walk those, newest first: the steps indexed
+      // under each object and every ANY_OBJECT step, merged. A step on ANY_OBJECT meets all.
+      const lists: number[][] = [anySteps];
+      for (const o of objs) {
+        const l = stepsOn.get(o);
+        if (l !== undefined) lists.push(l);
+      }
+      const heads = new Int32Array(lists.length);
+      for (let j = 0; j < lists.length; j++) heads[j] = lists[j]!.length - 1;
+      let all = k;
+      for (;;) {
+        let i = -1;
+        if (any) i = --all;
+        else
+          for (let j = 0; j < lists.length; j++) {
+            const h = heads[j]!;
+            if (h >= 0 && lists[j]![h]! > i) i = lists[j]![h]!;
+          }
+        if (i < 0) break;
+        if (!any)
+          for (let j = 0; j < lists.length; j++)
+            if (heads[j]! >= 0 && lists[j]![heads[j]!] === i) heads[j]!--;
         const q = log.thread[i]!;
         if (q !== p && clock[q]! <= i) {
           // i is not ordered before this step by anything in between: a race.
@@ -352,6 +378,7 @@ export class BporStrategy implements Strategy {
         clock[p] = k + 1;
         stepClock[k] = clock;
         threadClock[p] = clock;
+        index(k);
       }
     };
     for (let k = 0; k < n; k++) raceWith(log.thread[k]!, log.object[k]!, log.also[k] ?? NONE, k, true);
