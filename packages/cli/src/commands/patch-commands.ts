@@ -8,8 +8,12 @@ import { UsageError } from "../errors.ts";
 import { collect, explorationOptions, positiveInt } from "../options.ts";
 import { type EvaluateOptions, evaluateCommand } from "./evaluate.ts";
 import { evaluateCoreCommand } from "./evaluate-core.ts";
-import { type MutateOptions, mutateCommand } from "./mutate.ts";
-import { newVariantCommand } from "./new-variant.ts";
+import type { MutateOptions } from "./mutate.ts";
+
+// new-variant and mutate parse TypeScript with the compiler API: loaded when one of them runs,
+// since `import "typescript"` alone costs every other mnlab command over a second of start-up.
+const newVariant = () => import("./new-variant.ts");
+const mutate = () => import("./mutate.ts");
 
 const JOBS = availableParallelism();
 
@@ -32,7 +36,7 @@ export function addPatchCommands(program: Command, setExit: (code: number) => vo
     )
     .addOption(new Option("--out <dir>", "where to write the copy (default: <driver package>/patches/<id>)"))
     .action(async (driver: string, id: string, o: { from: string; out?: string }) =>
-      setExit(await newVariantCommand(driver, id, o)),
+      setExit(await (await newVariant()).newVariantCommand(driver, id, o)),
     );
 
   explorationOptions(
@@ -124,5 +128,7 @@ export function addPatchCommands(program: Command, setExit: (code: number) => vo
     )
     .addOption(new Option("--out <file.json>", "also write the JSON document there (default: none)"))
     .addOption(jsonOption())
-    .action(async (targets: string[], o: MutateOptions) => setExit(await mutateCommand(targets, o)));
+    .action(async (targets: string[], o: MutateOptions) =>
+      setExit(await (await mutate()).mutateCommand(targets, o)),
+    );
 }
