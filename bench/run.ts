@@ -55,6 +55,8 @@ const PROGRAMS: ProgramSpec[] = [
   { name: "reduction", file: "reduction.ts", impls: null },
   // @mnlab/sim's strategies against fast-check's scheduler: executions to the first failure.
   { name: "peer", file: "peer.ts", impls: null },
+  // Per catalogued bug: executions to the first failure under exhaustive, random and PCT (issue 18).
+  { name: "catalogued", file: "catalogued.ts", impls: null },
 ];
 
 const argv = process.argv.slice(2);

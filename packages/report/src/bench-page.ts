@@ -62,6 +62,16 @@ const DESCRIPTIONS: Record<string, string> = {
     "The explorer's own cost on one conformance race (populate-vs-munmap), each variant in its own process, next " +
     "to the floor of resolving as many promises one at a time as the exploration takes steps: `timesFloor` is " +
     "how many times the floor the model and its oracles cost.",
+  catalogued:
+    "Executions to the first failure (1-based, unshrunk) for every catalogued bug — each scenario a variant is " +
+    "expected to fail — on the current models (bench/catalogued.ts; counts, no wall clock): `reports` under the " +
+    "scenario's own strategy as the reports run it (exhaustive search, bpor bound by bound, at `preemptionBound`, " +
+    "within the scenario's budget), `random` the uniform random walk (seed 1) and `pct` PCT at depth 3 with the " +
+    "step count it learns (seed 1), both within min(budget, 2,000) executions; an empty cell is a miss within " +
+    "that cap. `pctBound` is the probability PCT states per execution of finding a depth-3 bug, 1/(n·k²) with " +
+    "the threads n and steps k it saw. The random walk is often quickest where it finds a bug at all, and misses the " +
+    "ones that need a rare interleaving; the exhaustive search finds every one and, bound by bound, with the " +
+    "fewest preemptions any failing schedule has.",
   peer:
     "Executions to the first failure on three small racy programs (bench/peer-programs.ts: the 2015 " +
     "active-range deadlock, hmm 5.4's lazy-valid ABA, a seqcount reader racing two unserialised writers), " +
