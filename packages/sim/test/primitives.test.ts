@@ -435,3 +435,29 @@ describe("locks misused", () => {
     expect(r.failure).toBeNull();
   });
 });
+
+describe("SharedCell.rmw (set_bit / clear_bit)", () => {
+  // Two threads each set their own bit: an atomic read-modify-write never loses the other's,
+  // while a READ_ONCE then WRITE_ONCE of the same word does in some schedule.
+  const bits =
+    (atomic: boolean): Program =>
+    async (ex) => {
+      const word = new SharedCell(ex, "word", 0);
+      const hs = [1, 2].map((bit) =>
+        ex.spawn(`t${bit}`, async () => {
+          if (atomic) await word.rmw("set_bit", (v) => v | bit);
+          else await word.store((await word.load()) | bit);
+        }),
+      );
+      for (const h of hs) await h.join();
+      if (word.peek() !== 3) ex.fail("stale-access", `word is ${word.peek()}`);
+    };
+
+  it("never loses a concurrent bit; load then store does", async () => {
+    const rmw = await explore(bits(true), { strategy: new ExhaustiveStrategy(2), executions: 10_000 });
+    expect(rmw.exhausted).toBe(true);
+    expect(rmw.failure).toBeNull();
+    const plain = await explore(bits(false), { strategy: new ExhaustiveStrategy(2), executions: 10_000 });
+    expect(plain.failure?.message).toMatch(/word is [12]/);
+  });
+});

@@ -198,7 +198,7 @@ export async function queueInvalidTid(fd: HfiFiledata<TidNode>, node: TidNode): 
     fd.kernel.ex.count("hfi1.tids_queued");
     if (fd.invalidTidIdx === 0) {
       // set_bit(_HFI1_EVENT_TID_MMU_NOTIFY_BIT, ev): PSM sees it without any kernel lock.
-      await uctxt.events.store(uctxt.events.peek() | HFI1_EVENT_TID_MMU_NOTIFY_BIT);
+      await uctxt.events.rmw("set_bit", (ev) => ev | HFI1_EVENT_TID_MMU_NOTIFY_BIT);
     }
     fd.invalidTidIdx++;
   }
@@ -224,7 +224,7 @@ export async function hfi1UserExpRcvInvalid(fd: HfiFiledata<TidNode>): Promise<n
     array = tids.slice(0, fd.invalidTidIdx);
     tids.fill(0, 0, fd.invalidTidIdx);
     fd.invalidTidIdx = 0;
-    await uctxt.events.store(uctxt.events.peek() & ~HFI1_EVENT_TID_MMU_NOTIFY_BIT);
+    await uctxt.events.rmw("clear_bit", (ev) => ev & ~HFI1_EVENT_TID_MMU_NOTIFY_BIT);
   }
   await fd.invalidLock.unlock();
   fd.kernel.ex.trace("note", "TID_INVAL_READ", undefined, array.map((t) => hex(t)).join(" "));

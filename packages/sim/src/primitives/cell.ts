@@ -34,4 +34,16 @@ export class SharedCell<T> {
     await this.ex.point("WRITE_ONCE", this.name, String(v));
     this.v = v;
   }
+
+  /**
+   * An atomic read-modify-write of the word (set_bit(), clear_bit(), ...: a locked
+   * instruction): read and written in one step, after the scheduling point, so no other
+   * thread's access falls between the read and the write, unlike load() then store().
+   */
+  async rmw(op: string, f: (v: T) => T): Promise<T> {
+    await this.ex.point(op, this.name);
+    this.v = f(this.v);
+    this.ex.trace("note", op, this.name, String(this.v));
+    return this.v;
+  }
 }
