@@ -14,7 +14,7 @@
  * Counts only: deterministic, no wall clock. --smoke runs radeon's rows. Prints one JSON line
  * for bench/run.ts to collect.
  */
-import { type DriverPackage, expectationFor, scenarioProgram } from "@mnlab/core";
+import { expectationFor, scenarioProgram } from "@mnlab/core";
 import {
   BporStrategy,
   explore,
@@ -23,17 +23,9 @@ import {
   RandomStrategy,
   type Strategy,
 } from "@mnlab/sim";
+import { DRIVER_PACKAGES } from "./drivers.ts";
 import { emit } from "./lib.ts";
 
-const PACKAGES: Record<string, () => Promise<{ driverPackage: DriverPackage }>> = {
-  amdgpu: () => import("@mnlab/amdgpu"),
-  nouveau: () => import("@mnlab/nouveau"),
-  radeon: () => import("@mnlab/radeon"),
-  "rdma-odp": () => import("@mnlab/rdma-odp"),
-  hfi1: () => import("@mnlab/hfi1"),
-  "xen-gntdev": () => import("@mnlab/xen-gntdev"),
-  dmirror: () => import("@mnlab/dmirror"),
-};
 /** Random and PCT executions per bug at most: enough to show which bugs they reach at all. */
 const CAP = 2000;
 const SEED = 1;
@@ -58,8 +50,8 @@ interface Row {
 }
 
 const rows: Row[] = [];
-for (const name of smoke ? ["radeon"] : Object.keys(PACKAGES)) {
-  const pkg = (await PACKAGES[name]!()).driverPackage;
+for (const name of smoke ? ["radeon"] : Object.keys(DRIVER_PACKAGES)) {
+  const pkg = (await DRIVER_PACKAGES[name]!()).driverPackage;
   for (const scenario of pkg.scenarios) {
     for (const variant of pkg.variants) {
       const exp = expectationFor(scenario, variant.info.id);

@@ -5,13 +5,15 @@
 import type { DeviceContext, DriverModel, DriverPackage, Kernel, MmStruct } from "@mnlab/core";
 import { die } from "./lib.ts";
 
-const PACKAGES: Record<string, () => Promise<{ driverPackage: DriverPackage }>> = {
+/** Every driver package the bench programs measure, loaded on first use. */
+export const DRIVER_PACKAGES: Record<string, () => Promise<{ driverPackage: DriverPackage }>> = {
   amdgpu: () => import("@mnlab/amdgpu"),
   nouveau: () => import("@mnlab/nouveau"),
   radeon: () => import("@mnlab/radeon"),
   "rdma-odp": () => import("@mnlab/rdma-odp"),
   hfi1: () => import("@mnlab/hfi1"),
   "xen-gntdev": () => import("@mnlab/xen-gntdev"),
+  dmirror: () => import("@mnlab/dmirror"),
 };
 
 /** The "driver:variant" implementation names for these drivers' legacy and interval variants. */
@@ -21,7 +23,7 @@ export function driverImpls(drivers: readonly string[]): string[] {
 
 export async function loadVariant(impl: string): Promise<DriverModel> {
   const [driver, id] = impl.split(":");
-  const load = driver === undefined ? undefined : PACKAGES[driver];
+  const load = driver === undefined ? undefined : DRIVER_PACKAGES[driver];
   if (load === undefined) return die(`no driver package "${driver}"`);
   const v = (await load()).driverPackage.variants.find((x) => x.info.id === id);
   if (v === undefined) return die(`${driver} has no variant "${id}"`);

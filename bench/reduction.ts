@@ -12,18 +12,10 @@
  * runs one. The whole default report's sums are `mnlab test --reduction none|bpor --json`.
  * Prints one JSON line for bench/run.ts to collect.
  */
-import { type DriverPackage, runScenario } from "@mnlab/core";
+import { runScenario } from "@mnlab/core";
+import { DRIVER_PACKAGES } from "./drivers.ts";
 import { die, emit } from "./lib.ts";
 
-const PACKAGES: Record<string, () => Promise<{ driverPackage: DriverPackage }>> = {
-  nouveau: () => import("@mnlab/nouveau"),
-  amdgpu: () => import("@mnlab/amdgpu"),
-  radeon: () => import("@mnlab/radeon"),
-  "rdma-odp": () => import("@mnlab/rdma-odp"),
-  hfi1: () => import("@mnlab/hfi1"),
-  "xen-gntdev": () => import("@mnlab/xen-gntdev"),
-  dmirror: () => import("@mnlab/dmirror"),
-};
 const SCENARIOS = ["populate-vs-munmap", "unregister-during-invalidation"];
 const VARIANTS = ["legacy", "interval"];
 
@@ -31,9 +23,9 @@ const argv = process.argv.slice(2);
 const smoke = argv.includes("--smoke");
 const at = argv.indexOf("--driver");
 const only = at >= 0 ? argv[at + 1] : undefined;
-if (only !== undefined && PACKAGES[only] === undefined)
-  die(`--driver must be one of ${Object.keys(PACKAGES).join(", ")}`);
-const drivers = smoke ? ["nouveau"] : only !== undefined ? [only] : Object.keys(PACKAGES);
+if (only !== undefined && DRIVER_PACKAGES[only] === undefined)
+  die(`--driver must be one of ${Object.keys(DRIVER_PACKAGES).join(", ")}`);
+const drivers = smoke ? ["nouveau"] : only !== undefined ? [only] : Object.keys(DRIVER_PACKAGES);
 
 interface Row {
   driver: string;
@@ -55,7 +47,7 @@ interface Row {
 
 const rows: Row[] = [];
 for (const d of drivers) {
-  const pkg = (await PACKAGES[d]!()).driverPackage;
+  const pkg = (await DRIVER_PACKAGES[d]!()).driverPackage;
   for (const name of smoke ? SCENARIOS.slice(0, 1) : SCENARIOS) {
     const scenario = pkg.scenarios.find((s) => s.name === name);
     if (scenario === undefined) continue;
