@@ -14,16 +14,8 @@
  * Counts only: deterministic, no wall clock. --smoke runs radeon's rows. Prints one JSON line
  * for bench/run.ts to collect.
  */
-import { expectationFor, scenarioProgram } from "@mnlab/core";
-import {
-  BporStrategy,
-  explore,
-  PctStrategy,
-  PortfolioStrategy,
-  RandomStrategy,
-  type Strategy,
-} from "@mnlab/sim";
-import { DRIVER_PACKAGES } from "./drivers.ts";
+import { BporStrategy, PctStrategy, PortfolioStrategy, RandomStrategy } from "@mnlab/sim";
+import { cataloguedBugs } from "./drivers.ts";
 import { emit } from "./lib.ts";
 
 /** Random and PCT executions per bug at most: enough to show which bugs they reach at all. */
@@ -50,57 +42,39 @@ interface Row {
 }
 
 const rows: Row[] = [];
-for (const name of smoke ? ["radeon"] : Object.keys(DRIVER_PACKAGES)) {
-  const pkg = (await DRIVER_PACKAGES[name]!()).driverPackage;
-  for (const scenario of pkg.scenarios) {
-    for (const variant of pkg.variants) {
-      const exp = expectationFor(scenario, variant.info.id);
-      if (exp === undefined || exp.verdict === "pass") continue;
-      const e = scenario.exploration;
-      const program = scenarioProgram(variant, scenario);
-      const run = async (strategy: Strategy, executions: number) => {
-        const r = await explore(program, {
-          strategy,
-          executions,
-          shrink: false,
-          ...(e.maxSteps === undefined ? {} : { maxSteps: e.maxSteps }),
-          ...(e.lockdep === undefined ? {} : { lockdep: e.lockdep }),
-        });
-        return r;
-      };
-      const own =
-        e.strategy === "exhaustive"
-          ? new BporStrategy(e.preemptionBound)
-          : e.strategy === "pct"
-            ? new PctStrategy(e.seed, e.depth)
-            : e.strategy === "random"
-              ? new RandomStrategy(e.seed)
-              : new PortfolioStrategy({
-                  seed: e.seed ?? SEED,
-                  ...(e.preemptionBound === undefined ? {} : { preemptionBound: e.preemptionBound }),
-                });
-      const first = await run(own, e.executions);
-      const cap = Math.min(e.executions, CAP);
-      const random = await run(new RandomStrategy(SEED), cap);
-      const pct = await run(new PctStrategy(SEED, PCT_DEPTH), cap);
-      const b = pct.strategy.pctBound;
-      rows.push({
-        driver: name,
-        variant: variant.info.id,
-        scenario: scenario.name,
-        expected: String(exp.verdict),
-        strategy: e.strategy ?? "portfolio",
-        preemptionBound: e.strategy === "exhaustive" ? e.preemptionBound : null,
-        reports: first.firstFailureAt,
-        random: random.firstFailureAt,
-        pct: pct.firstFailureAt,
-        pctBound: b === undefined ? "—" : `1/${Math.round(1 / b.probability)} (n ${b.n}, k ${b.k})`,
-      });
-      process.stderr.write(
-        `catalogued: ${name}/${variant.info.id}/${scenario.name}: ${first.firstFailureAt} ${random.firstFailureAt} ${pct.firstFailureAt}\n`,
-      );
-    }
-  }
+for await (const bug of cataloguedBugs(smoke ? ["radeon"] : undefined)) {
+  const e = bug.scenario.exploration;
+  const own =
+    e.strategy === "exhaustive"
+      ? new BporStrategy(e.preemptionBound)
+      : e.strategy === "pct"
+        ? new PctStrategy(e.seed, e.depth)
+        : e.strategy === "random"
+          ? new RandomStrategy(e.seed)
+          : new PortfolioStrategy({
+              seed: e.seed ?? SEED,
+              ...(e.preemptionBound === undefined ? {} : { preemptionBound: e.preemptionBound }),
+            });
+  const first = await bug.firstFailure(own);
+  const cap = Math.min(e.executions, CAP);
+  const random = await bug.firstFailure(new RandomStrategy(SEED), cap);
+  const pct = await bug.firstFailure(new PctStrategy(SEED, PCT_DEPTH), cap);
+  const b = pct.strategy.pctBound;
+  rows.push({
+    driver: bug.driver,
+    variant: bug.variant.info.id,
+    scenario: bug.scenario.name,
+    expected: bug.expected,
+    strategy: e.strategy ?? "portfolio",
+    preemptionBound: e.strategy === "exhaustive" ? e.preemptionBound : null,
+    reports: first.firstFailureAt,
+    random: random.firstFailureAt,
+    pct: pct.firstFailureAt,
+    pctBound: b === undefined ? "—" : `1/${Math.round(1 / b.probability)} (n ${b.n}, k ${b.k})`,
+  });
+  process.stderr.write(
+    `catalogued: ${bug.driver}/${bug.variant.info.id}/${bug.scenario.name}: ${first.firstFailureAt} ${random.firstFailureAt} ${pct.firstFailureAt}\n`,
+  );
 }
 const found = (k: "reports" | "random" | "pct") => rows.filter((r) => r[k] !== null).length;
 const sum = (k: "reports" | "random" | "pct") => rows.reduce((a, r) => a + (r[k] ?? 0), 0);

@@ -2,7 +2,17 @@
  * Driver variants as benchmark implementations, named "<driver>:<variant>", reached through
  * the DriverModel contract so any driver package that lands can be measured the same way.
  */
-import type { DeviceContext, DriverModel, DriverPackage, Kernel, MmStruct } from "@mnlab/core";
+import {
+  type DeviceContext,
+  type DriverModel,
+  type DriverPackage,
+  expectationFor,
+  type Kernel,
+  type MmStruct,
+  type Scenario,
+  scenarioProgram,
+} from "@mnlab/core";
+import { type ExploreResult, explore, type Strategy } from "@mnlab/sim";
 import { die } from "./lib.ts";
 
 /** Every driver package the bench programs measure, loaded on first use. */
@@ -15,6 +25,49 @@ export const DRIVER_PACKAGES: Record<string, () => Promise<{ driverPackage: Driv
   "xen-gntdev": () => import("@mnlab/xen-gntdev"),
   dmirror: () => import("@mnlab/dmirror"),
 };
+
+/** A catalogued bug: a scenario a variant is expected to fail (its expectation is a violation). */
+export interface CataloguedBug {
+  driver: string;
+  scenario: Scenario;
+  variant: DriverModel;
+  expected: string;
+  /** Explore it under `strategy` to its first failure, unshrunk, with the scenario's own limits. */
+  firstFailure(strategy: Strategy, executions?: number): Promise<ExploreResult>;
+}
+
+/** Every catalogued bug of these drivers, in package, scenario, variant order. */
+export async function* cataloguedBugs(
+  drivers: readonly string[] = Object.keys(DRIVER_PACKAGES),
+): AsyncGenerator<CataloguedBug> {
+  for (const driver of drivers) {
+    const load = DRIVER_PACKAGES[driver];
+    if (load === undefined) die(`no driver package "${driver}"`);
+    const pkg = (await load()).driverPackage;
+    for (const scenario of pkg.scenarios) {
+      for (const variant of pkg.variants) {
+        const exp = expectationFor(scenario, variant.info.id);
+        if (exp === undefined || exp.verdict === "pass") continue;
+        const e = scenario.exploration;
+        const program = scenarioProgram(variant, scenario);
+        yield {
+          driver,
+          scenario,
+          variant,
+          expected: String(exp.verdict),
+          firstFailure: (strategy, executions = e.executions) =>
+            explore(program, {
+              strategy,
+              executions,
+              shrink: false,
+              ...(e.maxSteps === undefined ? {} : { maxSteps: e.maxSteps }),
+              ...(e.lockdep === undefined ? {} : { lockdep: e.lockdep }),
+            }),
+        };
+      }
+    }
+  }
+}
 
 /** The "driver:variant" implementation names for these drivers' legacy and interval variants. */
 export function driverImpls(drivers: readonly string[]): string[] {

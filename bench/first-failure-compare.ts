@@ -14,25 +14,17 @@
  * reports as firstFailureAt (lockdep's first report falls in the same execution either way).
  * Deterministic: no wall clock in the figures.
  */
-import { driverPackage as amdgpu } from "@mnlab/amdgpu";
-import { type DriverPackage, expectationFor, type Scenario, scenarioProgram } from "@mnlab/core";
-import { driverPackage as dmirror } from "@mnlab/dmirror";
-import { driverPackage as hfi1 } from "@mnlab/hfi1";
-import { driverPackage as nouveau } from "@mnlab/nouveau";
-import { driverPackage as radeon } from "@mnlab/radeon";
-import { driverPackage as rdmaOdp } from "@mnlab/rdma-odp";
+import type { Scenario } from "@mnlab/core";
 import {
   BporStrategy,
   ExhaustiveStrategy,
-  explore,
   PctStrategy,
   PortfolioStrategy,
   RandomStrategy,
   type Strategy,
 } from "@mnlab/sim";
-import { driverPackage as xenGntdev } from "@mnlab/xen-gntdev";
+import { cataloguedBugs } from "./drivers.ts";
 
-const PACKAGES: DriverPackage[] = [amdgpu, nouveau, radeon, rdmaOdp, hfi1, xenGntdev, dmirror];
 const argv = process.argv.slice(2);
 const onlyAt = argv.indexOf("--only");
 const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? "").split(",") : null;
@@ -72,44 +64,30 @@ function strategies(s: Scenario): Compared {
   return { now: new RandomStrategy(seed), before: new RandomStrategy(seed), portfolio };
 }
 
-for (const pkg of PACKAGES) {
-  if (only !== null && !only.includes(pkg.name)) continue;
-  for (const scenario of pkg.scenarios) {
-    for (const variant of pkg.variants) {
-      const exp = expectationFor(scenario, variant.info.id);
-      if (exp === undefined || exp.verdict === "pass") continue;
-      const e = scenario.exploration;
-      const program = scenarioProgram(variant, scenario);
-      const run = async (strategy: Strategy) => {
-        const r = await explore(program, {
-          strategy,
-          executions: e.executions,
-          shrink: false,
-          ...(e.maxSteps === undefined ? {} : { maxSteps: e.maxSteps }),
-          ...(e.lockdep === undefined ? {} : { lockdep: e.lockdep }),
-        });
-        return { at: r.firstFailureAt, kind: r.failure?.kind ?? null };
-      };
-      const st = strategies(scenario);
-      const now = await run(st.now);
-      const before = e.strategy === "random" ? now : await run(st.before);
-      const portfolio = await run(st.portfolio);
-      const icb = st.icb === undefined ? undefined : await run(st.icb);
-      const bporSingle = st.bporSingle === undefined ? undefined : await run(st.bporSingle);
-      const row = {
-        driver: pkg.name,
-        variant: variant.info.id,
-        scenario: scenario.name,
-        expected: exp.verdict,
-        strategy: e.strategy,
-        budget: e.executions,
-        before,
-        now,
-        portfolio,
-        ...(icb === undefined ? {} : { icb }),
-        ...(bporSingle === undefined ? {} : { bporSingle }),
-      };
-      process.stdout.write(`${JSON.stringify(row)}\n`);
-    }
-  }
+for await (const bug of cataloguedBugs(only ?? undefined)) {
+  const e = bug.scenario.exploration;
+  const run = async (strategy: Strategy) => {
+    const r = await bug.firstFailure(strategy);
+    return { at: r.firstFailureAt, kind: r.failure?.kind ?? null };
+  };
+  const st = strategies(bug.scenario);
+  const now = await run(st.now);
+  const before = e.strategy === "random" ? now : await run(st.before);
+  const portfolio = await run(st.portfolio);
+  const icb = st.icb === undefined ? undefined : await run(st.icb);
+  const bporSingle = st.bporSingle === undefined ? undefined : await run(st.bporSingle);
+  const row = {
+    driver: bug.driver,
+    variant: bug.variant.info.id,
+    scenario: bug.scenario.name,
+    expected: bug.expected,
+    strategy: e.strategy,
+    budget: e.executions,
+    before,
+    now,
+    portfolio,
+    ...(icb === undefined ? {} : { icb }),
+    ...(bporSingle === undefined ? {} : { bporSingle }),
+  };
+  process.stdout.write(`${JSON.stringify(row)}\n`);
 }
