@@ -151,13 +151,28 @@ export class InvariantChecks {
     return false;
   }
 
-  /** The first check that fails now (only the protected ones when `onlyProtected`), or null. */
-  run(onlyProtected = false): CheckFailure | null {
-    for (const { name, check, protectedBy } of this.checks) {
+  /** Each check's watch key when it last ran and passed (run's `keys`). */
+  private readonly passedAt: (string | undefined)[] = [];
+
+  /**
+   * The first check that fails now (only the protected ones when `onlyProtected`), or null.
+   * `keys`: each check's watch key now, when a reduction samples them (visibility.ts). A
+   * check whose key is the one it last passed at is not run again: its watch covers all that
+   * its result depends on (CheckOptions.watch), so nothing it reads has been written since,
+   * and it would pass again. The reduction already relies on that contract; a missing field
+   * in a watch is as unsound there as here.
+   */
+  run(onlyProtected = false, keys?: readonly (string | undefined)[]): CheckFailure | null {
+    const checks = this.checks;
+    for (let i = 0; i < checks.length; i++) {
+      const { name, check, protectedBy } = checks[i]!;
       if (onlyProtected && protectedBy === undefined) continue;
+      const key = keys?.[i];
+      if (key !== undefined && key === this.passedAt[i]) continue;
       if (protectedBy !== undefined && this.anyHeld(protectedBy)) continue;
       const r = check();
       if (r !== null) return verdict(name, r);
+      this.passedAt[i] = key;
     }
     return null;
   }

@@ -504,7 +504,7 @@ export class Execution {
 
   private runChecks(t: SimThread, onlyProtected = false): void {
     this.visibility?.sample(t);
-    const f = this.checks.run(onlyProtected);
+    const f = this.checks.run(onlyProtected, this.visibility?.watched);
     if (f !== null) this.recordFailure(f.kind, f.message, t);
   }
 

@@ -9,8 +9,8 @@ import { checkObject, type FootprintRecorder } from "./footprint.ts";
 import type { SimThread } from "./thread.ts";
 
 export class CheckVisibility {
-  /** Each check's watch key at the last sample. */
-  private readonly watched: (string | undefined)[] = [];
+  /** Each check's watch key at the last sample (InvariantChecks.run skips a check whose key a passing run saw). */
+  readonly watched: (string | undefined)[] = [];
 
   constructor(
     private readonly checks: InvariantChecks,

@@ -300,6 +300,10 @@ export class BporStrategy implements Strategy {
     const blockStart = new Int32Array(n);
     for (let i = 0; i < n; i++)
       blockStart[i] = i > 0 && log.thread[i - 1] === log.thread[i] ? blockStart[i - 1]! : i;
+    // Each thread's first step (n if it took none): the backward scan below stops once every
+    // thread that has a step at or before the candidate is ordered past it (see there).
+    const firstStep = new Int32Array(threads).fill(n);
+    for (let i = n - 1; i >= 0; i--) firstStep[log.thread[i]!] = i;
 
     // Objects as small ints (ANY_OBJECT is -1), so that the backward scan below compares
     // numbers: string compares and array lookups there were most of a bpor execution's cost.
@@ -331,25 +335,33 @@ export class BporStrategy implements Strategy {
       const a = alsoIds[i];
       if (a !== undefined) for (const x of a) addStep(x, i);
     };
+    // The object lists a step's backward scan merges, reused across steps (no allocation).
+    const lists: number[][] = [];
+    let heads = new Int32Array(8);
     const raceWith = (
       p: number,
-      object: string,
-      also: readonly string[],
+      prim0: number,
+      also0: Int32Array | undefined,
       k: number,
       update: boolean,
     ): void => {
       const clock = Int32Array.from(threadClock[p]!);
-      const objs = Int32Array.from([object, ...also], idOf);
-      const any = object === ANY_OBJECT;
+      const any = prim0 === -1;
       // Only the steps that touch one of this step's objects matter (the others are skipped
       // by touches() and merge no clock), so walk those, newest first: the steps indexed
       // under each object and every ANY_OBJECT step, merged. A step on ANY_OBJECT meets all.
-      const lists: number[][] = [anySteps];
-      for (const o of objs) {
-        const l = stepsOn.get(o);
+      lists.length = 0;
+      lists.push(anySteps);
+      if (!any) {
+        const l = stepsOn.get(prim0);
         if (l !== undefined) lists.push(l);
       }
-      const heads = new Int32Array(lists.length);
+      if (also0 !== undefined)
+        for (const o of also0) {
+          const l = o === -1 ? undefined : stepsOn.get(o);
+          if (l !== undefined) lists.push(l);
+        }
+      if (heads.length < lists.length) heads = new Int32Array(lists.length * 2);
       for (let j = 0; j < lists.length; j++) heads[j] = lists[j]!.length - 1;
       let all = k;
       for (;;) {
@@ -361,6 +373,18 @@ export class BporStrategy implements Strategy {
             if (h >= 0 && lists[j]![h]! > i) i = lists[j]![h]!;
           }
         if (i < 0) break;
+        // Nothing older can race with this step, nor add to its clock, once every other
+        // thread with a step at or before i has a step at or after i ordered before this one:
+        // clock[q] = j + 1 means step j of q happens before this step, so do all of q's steps
+        // before j and, the clock being a join of step clocks, all of their pasts. The races
+        // and the clock are the same as the full scan's; only the walk is shorter.
+        let covered = true;
+        for (let t = 0; t < threads; t++)
+          if (t !== p && firstStep[t]! <= i && clock[t]! <= i) {
+            covered = false;
+            break;
+          }
+        if (covered) break;
         if (!any)
           for (let j = 0; j < lists.length; j++)
             if (heads[j]! >= 0 && lists[j]![heads[j]!] === i) heads[j]!--;
@@ -381,9 +405,9 @@ export class BporStrategy implements Strategy {
         index(k);
       }
     };
-    for (let k = 0; k < n; k++) raceWith(log.thread[k]!, log.object[k]!, log.also[k] ?? NONE, k, true);
+    for (let k = 0; k < n; k++) raceWith(log.thread[k]!, prim[k]!, alsoIds[k], k, true);
     // The steps the threads still alive would have run next (an execution that failed).
-    for (const { thread, object } of log.pending) raceWith(thread, object, NONE, n, false);
+    for (const { thread, object } of log.pending) raceWith(thread, idOf(object), undefined, n, false);
     // A failure ends the execution: the step that raised it disables every other thread, so
     // it conflicts with each thread's pending step whatever their objects (file comment).
     const last = n - 1;
@@ -428,8 +452,6 @@ export class BporStrategy implements Strategy {
     };
   }
 }
-
-const NONE: readonly string[] = [];
 
 /** The (choice, thread) pairs once each, in first-seen order. */
 function dedupePairs(pairs: number[]): number[] {
