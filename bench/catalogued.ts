@@ -43,7 +43,7 @@ interface Row {
 
 const rows: Row[] = [];
 for await (const bug of cataloguedBugs(smoke ? ["radeon"] : undefined)) {
-  const e = bug.scenario.exploration;
+  const e = bug.exploration;
   const own =
     e.strategy === "exhaustive"
       ? new BporStrategy(e.preemptionBound)

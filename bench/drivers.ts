@@ -6,7 +6,9 @@ import {
   type DeviceContext,
   type DriverModel,
   type DriverPackage,
+  type ExplorationSpec,
   expectationFor,
+  explorationFor,
   type Kernel,
   type MmStruct,
   type Scenario,
@@ -32,6 +34,8 @@ export interface CataloguedBug {
   scenario: Scenario;
   variant: DriverModel;
   expected: string;
+  /** The exploration the reports run this variant under (explorationFor). */
+  exploration: ExplorationSpec;
   /** Explore it under `strategy` to its first failure, unshrunk, with the scenario's own limits. */
   firstFailure(strategy: Strategy, executions?: number): Promise<ExploreResult>;
 }
@@ -48,13 +52,14 @@ export async function* cataloguedBugs(
       for (const variant of pkg.variants) {
         const exp = expectationFor(scenario, variant.info.id);
         if (exp === undefined || exp.verdict === "pass") continue;
-        const e = scenario.exploration;
+        const e = explorationFor(scenario, variant.info.id);
         const program = scenarioProgram(variant, scenario);
         yield {
           driver,
           scenario,
           variant,
           expected: String(exp.verdict),
+          exploration: e,
           firstFailure: (strategy, executions = e.executions) =>
             explore(program, {
               strategy,

@@ -14,7 +14,7 @@
  * reports as firstFailureAt (lockdep's first report falls in the same execution either way).
  * Deterministic: no wall clock in the figures.
  */
-import type { Scenario } from "@mnlab/core";
+import type { ExplorationSpec } from "@mnlab/core";
 import {
   BporStrategy,
   ExhaustiveStrategy,
@@ -37,8 +37,7 @@ interface Compared {
   bporSingle?: Strategy;
 }
 
-function strategies(s: Scenario): Compared {
-  const e = s.exploration;
+function strategies(e: ExplorationSpec): Compared {
   const seed = "seed" in e && typeof e.seed === "number" ? e.seed : 1;
   const portfolio = new PortfolioStrategy({
     seed,
@@ -65,12 +64,12 @@ function strategies(s: Scenario): Compared {
 }
 
 for await (const bug of cataloguedBugs(only ?? undefined)) {
-  const e = bug.scenario.exploration;
+  const e = bug.exploration;
   const run = async (strategy: Strategy) => {
     const r = await bug.firstFailure(strategy);
     return { at: r.firstFailureAt, kind: r.failure?.kind ?? null };
   };
-  const st = strategies(bug.scenario);
+  const st = strategies(e);
   const now = await run(st.now);
   const before = e.strategy === "random" ? now : await run(st.before);
   const portfolio = await run(st.portfolio);

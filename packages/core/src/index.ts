@@ -57,6 +57,7 @@ export {
   type Expectation,
   type ExplorationSpec,
   expectationFor,
+  explorationFor,
   type Finding,
   type Scenario,
   type ScenarioContext,

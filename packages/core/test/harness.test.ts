@@ -8,6 +8,7 @@ import {
   conformance,
   contractProblems,
   type Expectation,
+  explorationFor,
   parseHarnessToken,
   replayScenario,
   runScenario,
@@ -53,6 +54,32 @@ describe("harness", () => {
         info: { driver: "x", id: "Bad Id", kernel: "5.5", source: "s", summary: "s", files: [], commits: [] },
       }),
     ).toEqual(['info.id "Bad Id" must be lower-case letters, digits and dashes']);
+  });
+
+  it("runs a variant under its own exploration where the scenario gives one (explorationFor)", async () => {
+    const base = all.find((x) => x.name === "populate-vs-munmap")!;
+    const deep = { strategy: "exhaustive", preemptionBound: 2, executions: 5_000 } as const;
+    const shallow = { strategy: "exhaustive", preemptionBound: 0, executions: 5_000 } as const;
+    const s = {
+      ...base,
+      exploration: shallow,
+      expected: { legacy: { verdict: "pass" }, interval: { verdict: "pass" } },
+      explorationByVariant: { interval: deep },
+    } satisfies typeof base;
+    expect(explorationFor(s, "interval")).toBe(deep);
+    expect(explorationFor(s, "legacy")).toBe(shallow);
+    // A user-written variant is judged by the interval expectation, so explored as it is.
+    expect(explorationFor(s, "my-patch")).toBe(deep);
+    expect(
+      explorationFor({ ...s, expected: { ...s.expected, default: { verdict: "pass" } } }, "my-patch"),
+    ).toBe(shallow);
+    expect(explorationFor(base, "interval")).toBe(base.exploration);
+    const r = await runScenario(good, s);
+    expect(r.exploration).toMatchObject({ preemptionBound: 2 });
+    expect(r.exhausted).toBe(true);
+    const atZero = await runScenario(good, { ...s, explorationByVariant: undefined });
+    expect(atZero.exploration).toMatchObject({ preemptionBound: 0 });
+    expect(atZero.executions).toBeLessThan(r.executions);
   });
 
   it("refuses a conformance table with a scenario left out", () => {

@@ -93,6 +93,7 @@ export function summarizeDriver(pkg: DriverPackage, root: string): DriverSummary
       name: s.name,
       description: s.description,
       exploration: s.exploration,
+      ...(s.explorationByVariant === undefined ? {} : { explorationByVariant: s.explorationByVariant }),
       expected: s.expected,
     })),
   };

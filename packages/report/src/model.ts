@@ -22,6 +22,8 @@ export interface ScenarioSummary {
   name: string;
   description: string;
   exploration: ExplorationSpec;
+  /** A variant's own exploration where it is not `exploration` (core's Scenario.explorationByVariant). */
+  explorationByVariant?: Readonly<Record<string, ExplorationSpec>>;
   /** Expected verdict per variant id (and `default`), with the reference that documents it. */
   expected: Record<string, { verdict: Verdict; ref?: string; note?: string; finding?: Finding }>;
 }

@@ -25,6 +25,7 @@ export async function listCommand(opts: { json: boolean }): Promise<number> {
       scenarios: d.scenarios.map((s) => ({
         name: s.name,
         exploration: s.exploration,
+        ...(s.explorationByVariant === undefined ? {} : { explorationByVariant: s.explorationByVariant }),
         expected: s.expected,
       })),
     })),
@@ -53,7 +54,7 @@ export async function listCommand(opts: { json: boolean }): Promise<number> {
         ["scenario", "exploration", ...ids.map((id) => `expected: ${id}`)],
         d.scenarios.map((s) => [
           s.name,
-          describeExploration(s.exploration),
+          describeExplorations(s as Scenario),
           ...ids.map((id) => expectationFor(s as Scenario, id)?.verdict ?? "—"),
         ]),
       ),
@@ -62,4 +63,14 @@ export async function listCommand(opts: { json: boolean }): Promise<number> {
   }
   process.stdout.write(`${out.join("\n")}`);
   return 0;
+}
+
+/** The scenario's exploration, then each variant's own where it has one (explorationByVariant). */
+function describeExplorations(s: Scenario): string {
+  const own = Object.entries(s.explorationByVariant ?? {}).map(
+    ([id, e]) => `${id}: ${describeExploration(e)}`,
+  );
+  return own.length === 0
+    ? describeExploration(s.exploration)
+    : `${describeExploration(s.exploration)} (${own.join("; ")})`;
 }

@@ -14,7 +14,7 @@
  */
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { type ResultRecord, runScenario, type Scenario } from "@mnlab/core";
+import { explorationFor, type ResultRecord, runScenario, type Scenario } from "@mnlab/core";
 import { int, stableJson, table } from "@mnlab/report";
 import { choices, firstLine, ToolFailure, UsageError } from "../errors.ts";
 import { survivorNote } from "../mutate/notes.ts";
@@ -74,8 +74,10 @@ export interface MutationDriver {
   }[];
 }
 
-function budgetFor(s: Scenario, o: MutateOptions): Budget {
-  return { ...budgetOf(o), executions: o.executions ?? Math.min(s.exploration.executions, o.cap) };
+/** The mutated variant's own exploration's budget (explorationFor), capped. */
+function budgetFor(s: Scenario, variant: string, o: MutateOptions): Budget {
+  const own = explorationFor(s, variant).executions;
+  return { ...budgetOf(o), executions: o.executions ?? Math.min(own, o.cap) };
 }
 
 function describeBudget(o: MutateOptions): string {
@@ -130,7 +132,7 @@ async function mutateOne(target: string, o: MutateOptions): Promise<MutationDriv
 
   progress(`${target}: ${mutants.length} mutants; the original under ${describeBudget(o)} first`);
   const original = new Map<string, ResultRecord>();
-  for (const s of scenarios) original.set(s.name, await runScenario(v, s, budgetFor(s, o)));
+  for (const s of scenarios) original.set(s.name, await runScenario(v, s, budgetFor(s, v.info.id, o)));
   const cost = (s: Scenario) => {
     const r = original.get(s.name)!;
     return r.executions * Math.max(1, r.steps.median);
@@ -162,7 +164,7 @@ async function mutateOne(target: string, o: MutateOptions): Promise<MutationDriv
         await turn();
         let r: ResultRecord;
         try {
-          r = await runScenario(loaded.model, s, budgetFor(s, o));
+          r = await runScenario(loaded.model, s, budgetFor(s, v.info.id, o));
         } catch (e) {
           return {
             kind: "killed" as const,

@@ -29,7 +29,13 @@ import { Kernel } from "../kernel.ts";
 import { installCoreInvariants } from "../notifier/invariants.ts";
 import type { BufferHandle, DeviceContext, DriverModel } from "./driver-model.ts";
 import { installEndChecks } from "./end-checks.ts";
-import { describeExploration, type ExplorationSpec, expectationFor, type Scenario } from "./scenario.ts";
+import {
+  describeExploration,
+  type ExplorationSpec,
+  expectationFor,
+  explorationFor,
+  type Scenario,
+} from "./scenario.ts";
 import { setupProcess } from "./setup.ts";
 
 /** Counter a driver's populate loop bumps on every retry (read_retry true, -EBUSY, invalid range). */
@@ -264,7 +270,7 @@ export async function runScenario(
   scenario: Scenario,
   overrides: RunOverrides = {},
 ): Promise<ResultRecord> {
-  const spec = effectiveExploration(scenario.exploration, overrides);
+  const spec = effectiveExploration(explorationFor(scenario, driver.info.id), overrides);
   const strategy = makeStrategy(
     spec.strategy === "exhaustive"
       ? { name: "exhaustive", preemptionBound: spec.preemptionBound, reduction: spec.reduction ?? "bpor" }

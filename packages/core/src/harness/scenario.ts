@@ -84,6 +84,13 @@ export interface Scenario {
   /** Expected verdict per variant id; `default` applies to user-written variants. */
   expected: Record<string, Expectation>;
   exploration: ExplorationSpec;
+  /**
+   * A variant's own exploration, where it is not `exploration` (keys as in `expected`): a
+   * 5.5 pass that must be an exhausted search at a higher bound than the 5.4 row needs to
+   * reach its documented bug, when running the 5.4 row to that bound too would cost the
+   * default run more than it tells. Resolved by explorationFor.
+   */
+  explorationByVariant?: Readonly<Record<string, ExplorationSpec>>;
 }
 
 /**
@@ -92,6 +99,19 @@ export interface Scenario {
  */
 export function expectationFor(s: Scenario, variant: string): Expectation | undefined {
   return s.expected[variant] ?? s.expected.default ?? s.expected.interval;
+}
+
+/**
+ * The exploration a variant runs: its own entry in `explorationByVariant`, else the scenario's.
+ * A user-written variant (one with no entry in `expected`) is explored as the expectation it is
+ * judged by (expectationFor): `default`'s, else the interval one's, so a migration patch gets
+ * the search the 5.5 conversion's verdict rests on.
+ */
+export function explorationFor(s: Scenario, variant: string): ExplorationSpec {
+  const by = s.explorationByVariant;
+  if (by === undefined) return s.exploration;
+  const key = variant in s.expected ? variant : "default" in s.expected ? "default" : "interval";
+  return by[key] ?? s.exploration;
 }
 
 export function describeExploration(e: ExplorationSpec): string {

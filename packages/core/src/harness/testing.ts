@@ -19,7 +19,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { DriverModel } from "./driver-model.ts";
 import { type ResultRecord, runScenario } from "./run.ts";
-import { describeExploration, expectationFor, type Scenario } from "./scenario.ts";
+import { describeExploration, expectationFor, explorationFor, type Scenario } from "./scenario.ts";
 
 /** The environment variable naming the committed results document to check against. */
 export const COMMITTED_RESULTS_ENV = "MNLAB_COMMITTED_RESULTS";
@@ -72,13 +72,14 @@ export function scenarioSuite(
         for (const v of variants) {
           const exp = expectationFor(s, v.info.id);
           const want = exp?.verdict ?? "(no expectation)";
-          it(`${v.info.id}: ${want} under ${describeExploration(s.exploration)}`, {
+          const e = explorationFor(s, v.info.id);
+          it(`${v.info.id}: ${want} under ${describeExploration(e)}`, {
             timeout: opts.timeoutMs ?? 300_000,
           }, async () => {
             expect(exp, `no expectation for ${v.info.id} in ${s.name}`).toBeDefined();
             const r = await runScenario(v, s);
             expect(r.verdict, r.message ?? "").toBe(exp!.verdict);
-            if (r.verdict === "pass" && s.exploration.strategy === "exhaustive") {
+            if (r.verdict === "pass" && e.strategy === "exhaustive") {
               expect(r.exhausted, `${r.executions} executions did not exhaust ${r.strategy}`).toBe(true);
             }
             if (r.verdict !== "pass") expect(r.replay).not.toBeNull();
