@@ -642,6 +642,28 @@ export const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> =
       "Bound 1: two open ranges share one exclusion period; read_retry catches both callbacks.",
     ),
   },
+  "successive-migrations-and-munmap-race-populate": {
+    legacy: {
+      verdict: "use-after-free",
+      ref: O1_REF,
+      note:
+        "O1 (A1's shape): a migration of page 0 runs its whole CLEAR bracket between the CS's " +
+        "amdgpu_ttm_tt_get_user_pages and amdgpu_cs_submit's check (no fence to wait for, nothing unmapped, " +
+        "the end drops hmm->notifiers to 0 and re-validates the range), hmm_range_valid says true and the job " +
+        "reads the copy of page 0 the migration freed; the second migration and the munmap only add brackets " +
+        "(the munmap can do the same to page 1: see O1_MUNMAP_NOTE). Bound 1, exhausted (see " +
+        "NEW_SCENARIO_EXPLORATION).",
+    },
+    interval: pass(
+      "A1; 81fa1af31b5d; core.md 1.3, 1.8",
+      "Exhausted at preemption bound 1 (see NEW_SCENARIO_EXPLORATION): each of the three callbacks set_seqs " +
+        "under notifier_lock, so a CS whose read_begin came before one of them sees read_retry true under that " +
+        "lock and restarts (-EAGAIN), however many periods the seq moved by; a read_begin inside a period the " +
+        "BO's notifier is in sleeps until the period ends (the munmap's included, when its bracket spans both " +
+        "migrations); a callback after the check waits for notifier_lock, then for the job's fence, before the " +
+        "PTE changes. A CS after the munmap's detach fails in hmm_range_fault (-EFAULT: no VMA over page 1).",
+    ),
+  },
   "one-page-buffer-neighbour-invalidations": {
     legacy: {
       verdict: "populate-failed",
@@ -700,6 +722,8 @@ const NEW_SCENARIO_EXPLORATION: Record<string, ExplorationSpec> = {
   "one-page-buffer-neighbour-invalidations": exhaustive(2, 3_000),
   "oom-reaper-sibling-blockable-zap": exhaustive(2, 8_000),
   "exit-sibling-munmap-all": exhaustive(2, 8_000),
+  // Three threads, as overlapping-invalidations-race-populate: bound 1, exhausted in at most 4,158 (measured).
+  "successive-migrations-and-munmap-race-populate": exhaustive(1, 6_000),
 };
 
 export const conformanceScenarios: Scenario[] = conformance(CONFORMANCE_EXPECTED).map((c) => ({

@@ -150,6 +150,14 @@ const expectations: Record<string, Record<string, Expectation>> = {
     "The two ranges share one exclusion period: read_begin sleeps until both ended, and each callback " +
       "set_seqs under the mutex. Exhausted at bound 1.",
   ),
+  "successive-migrations-and-munmap-race-populate": pass(
+    "core.md 1.3, 1.8, 2.2",
+    "Each of the three callbacks takes dmirror->mutex and set_seqs: a pass whose read_begin came before one " +
+      "sees check_retry (-EBUSY) or read_retry true and loops, however many periods the seq moved by; a " +
+      "read_begin inside a period the whole-VA notifier is in sleeps until it ends — one period when the " +
+      "munmap's bracket spans both migrations, whose callbacks then store the same cur_seq. A pass after the " +
+      "munmap fails on page 1 (-EFAULT). Exhausted at bound 1 (bound 2 exceeds 20,000 executions).",
+  ),
   "one-page-buffer-neighbour-invalidations": pass(
     "core.md 6.2 item 11, 6.6",
     "The whole-VA notifier is hit by the neighbours' invalidations (over-invalidation for page 2): a pass " +

@@ -595,6 +595,27 @@ const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> = {
         "notifier sleeps until both ended, read_retry catches the callback that ran since.",
     ),
   },
+  "successive-migrations-and-munmap-race-populate": {
+    legacy: {
+      verdict: "use-after-free",
+      ref: "O1; V1; 04ec32fbc2b2",
+      note:
+        "V1's shape, with a second migration: a migration of page 0 (no mmap_sem) runs start to end between " +
+        "hmm_range_fault and nouveau_range_done while the worker holds mmap_sem for read; its sync callback " +
+        "PFNCLRs nothing mapped yet, notifiers drops to 0, the range is valid again and PFNMAP installs the pfn " +
+        "the migration frees (no page reference). The munmap of page 1 cannot do this (its down_write waits for " +
+        "the worker's mmap_sem, and its PFNCLR clears what was mapped).",
+    },
+    interval: pass(
+      "20fef4ef84bf; core.md 1.3, 1.6, 1.8",
+      "Exhausted at bound 1: the per-fault notifier covers the window; inserted while a period is open it gets " +
+        "the odd seq and read_begin sleeps until the period ends (the munmap's included, when it spans both " +
+        "migrations); a callback after read_begin set_seqs under svmm->mutex, so read_retry is true whatever " +
+        "number of periods passed, or it waits for the PFNMAP and the hlist PFNCLR clears it; after the " +
+        "munmap the window is clipped to page 0's VMA, or hmm_range_fault fails on page 1 and the fault is " +
+        "cancelled.",
+    ),
+  },
   "one-page-buffer-neighbour-invalidations": {
     legacy: {
       verdict: "populate-failed",

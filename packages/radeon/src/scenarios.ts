@@ -518,6 +518,24 @@ const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> = {
     legacy: pass("R2; O2 window (reasoned)", "As migrate-then-munmap: the overlap changes neither argument."),
     interval: pass("R2; O2 window (reasoned)", "As in 5.4; exhausted at bound 1."),
   },
+  "successive-migrations-and-munmap-race-populate": {
+    legacy: pass(
+      "R2; O2 window (reasoned)",
+      "Flagged (not in the reference): the migration rows rest on migrate_page_move_mapping refusing a pinned " +
+        "page (-EAGAIN, remove_migration_ptes maps it back), as register-during-invalidation does. Each migration's " +
+        "blockable CLEAR callback reserves, fence-waits and unbinds the bound BO (the node is the BO's own " +
+        "range), which drops the pins, so the migration moves the page and the next CS binds the new one; a CS " +
+        "whose GUP falls in a migration's O2 window pins the old page, the move is refused and the binding " +
+        "still matches the CPU; the second migration repeats either case. The munmap of page 1 detaches under " +
+        "mmap_sem (write), which excludes the bind; a CS after it fails the ANONONLY check (page 0's VMA no " +
+        "longer covers the BO) and maps nothing, and its callback unbinds a BO bound before.",
+    ),
+    interval: pass(
+      "R2; O2 window (3506ff69c3ec FIXME) (reasoned)",
+      "As in 5.4 (radeon_mn_invalidate unbinds a bound BO for each of the three ranges; no set_seq, no retry: " +
+        "the pins and the reservation carry it); exhausted at bound 1.",
+    ),
+  },
   "one-page-buffer-neighbour-invalidations": {
     legacy: pass(
       "R3/R4 (reasoned)",

@@ -516,6 +516,14 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
       "exhausted at bound 1: the two ranges share one exclusion period; read_retry catches both",
     ),
   },
+  "successive-migrations-and-munmap-race-populate": {
+    ...lockdepLegacy(
+      "with lockdep off it passes, exhausted at bound 1 (test/deadlock.test.ts runs every conformance scenario so): each of the three brackets intersects the umem and raises notifiers_count under umem_mutex; two successive migrations move notifiers_seq twice, a munmap open across them keeps the count above 0, and either makes ib_umem_mmu_notifier_retry true under umem_mutex, so the fault retries instead of writing MTTs",
+    ),
+    ...intervalPass(
+      "exhausted at bound 1: each callback set_seqs under umem_mutex and zaps the MTTs and DMA pages of its range; a fault whose read_begin came before it sees check_retry or read_retry true (-EAGAIN, refault), however many periods the seq moved by; one inside a period its notifier is in sleeps in read_begin (the munmap's included, when it spans both migrations); after the munmap GUP stops at page 1's hole",
+    ),
+  },
   "one-page-buffer-neighbour-invalidations": {
     ...lockdepLegacy(
       "the neighbours' brackets still meet the ODP MR's mm, so the O2 lock class is reported; with lockdep off it passes (test/deadlock.test.ts runs it), the liveness oracle included: rbt_ib_umem_for_each_in_range looks up [start, end - 1], so the neighbours' ranges reach no umem and the one-page MR's fault maps its page",

@@ -7,7 +7,10 @@
  * second, through the mmap_sem the retry waits for, in its second pass; two threads (three
  * with the device) at bound 1 make the invalidations overlap, one starting while the other's
  * callback runs. test/conformance-windows.test.ts checks on the textbook 5.5 user that the
- * explored schedules do cover those windows.
+ * explored schedules do cover those windows. The third shape has three invalidations (two
+ * successive ones from one thread, a third from another) and stays at bound 1 as well: the
+ * blocking points (a migration entry, mmap_sem, read_begin's wait) give the explorer the other
+ * switches for free; test/conformance-three-invalidations.test.ts checks what it reaches.
  */
 import { migratePage } from "../../cpu/migrate.ts";
 import { munmap } from "../../cpu/munmap.ts";
@@ -80,6 +83,43 @@ export const RACE_SHAPES: readonly ConformanceScenario[] = [
         ],
         ["migrate", async () => void (await migratePage(s.mm, pageAddr(0)))],
         ["munmap", async () => void (await munmap(s.mm, pageAddr(0), P))],
+      );
+      await s.ctx.unregister(buf);
+    },
+  },
+  {
+    name: "successive-migrations-and-munmap-race-populate",
+    description:
+      "Three invalidations of a two-page buffer race its populate, from two CPU threads: one migrates " +
+      "page 0 twice in succession (two MMU_NOTIFY_CLEAR brackets, no mmap_sem), the other munmaps page 1 " +
+      "(MMU_NOTIFY_UNMAP). What the two-invalidation shapes cannot give: two exclusion periods on one " +
+      "notifier inside one populate pass (a seq that moved by two periods, not one), a retry whose " +
+      "second pass is hit again (a migration hits the first, the munmap the second), and one period " +
+      "holding two callbacks on the notifier with one cur_seq (the munmap's bracket open across both " +
+      "migrations, which start while its callback runs). The device then reads both pages: either may " +
+      "fault, neither may reach a page the CPU no longer maps there. Three threads: explored at " +
+      "preemption bound 1, which reaches all three (test/conformance-three-invalidations.test.ts checks it).",
+    exploration: BOUND1,
+    async run(s) {
+      const buf = await mustRegister(s, BASE, 2 * P);
+      await all(
+        s,
+        [
+          "device",
+          async () => {
+            await s.ctx.populate(buf, BASE, BASE + 2 * P, false);
+            await s.ctx.access(buf, pageAddr(0), false);
+            await s.ctx.access(buf, pageAddr(1), false);
+          },
+        ],
+        [
+          "migrate",
+          async () => {
+            await migratePage(s.mm, pageAddr(0));
+            await migratePage(s.mm, pageAddr(0));
+          },
+        ],
+        ["munmap", async () => void (await munmap(s.mm, pageAddr(1), P))],
       );
       await s.ctx.unregister(buf);
     },
