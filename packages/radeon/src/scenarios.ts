@@ -528,7 +528,7 @@ const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> = {
         "whose GUP falls in a migration's O2 window pins the old page, the move is refused and the binding " +
         "still matches the CPU; the second migration repeats either case. The munmap of page 1 detaches under " +
         "mmap_sem (write), which excludes the bind; a CS after it fails the ANONONLY check (page 0's VMA no " +
-        "longer covers the BO) and maps nothing, and its callback unbinds a BO bound before.",
+        "longer covers the BO) and maps nothing, and its callback unbinds a BO bound before. Exhausted at bound 1.",
     ),
     interval: pass(
       "R2; O2 window (3506ff69c3ec FIXME) (reasoned)",

@@ -670,9 +670,14 @@ export const conformanceExpectations: Record<string, Four> = {
     ),
     ...HVM_PASS(HVM_ZAP),
   },
-  "successive-migrations-and-munmap-race-populate": splitExpect(
-    "the munmap of page 1 cuts the two-page grant mapping at pages 0-1 and splits it there (both migrations of page 0 find a balloon page, on no LRU, and do nothing)",
-  ),
+  "successive-migrations-and-munmap-race-populate": {
+    ...splitExpect(
+      "the munmap of page 1 cuts the two-page grant mapping at pages 0-1 and splits it there (both migrations of page 0 find a balloon page, on no LRU, and do nothing)",
+    ),
+    ...HVM_PASS(
+      `${HVM_ZAP}; the migrations of page 0 find a balloon page (no LRU) and do nothing; exhausted at bound 1 (bound 2 exhausts in 315 executions per HVM variant, measured, left out to keep the scenario's total across drivers near 15,000)`,
+    ),
+  },
   "one-page-buffer-neighbour-invalidations": {
     ...pvPass(
       "the neighbours are ordinary anonymous pages: in_range() skips the map, the grant mmap maps its page and the backend reads it (liveness)",
