@@ -92,13 +92,15 @@ export const RACE_SHAPES: readonly ConformanceScenario[] = [
     description:
       "Three invalidations of a two-page buffer race its populate, from two CPU threads: one migrates " +
       "page 0 twice in succession (two MMU_NOTIFY_CLEAR brackets, no mmap_sem), the other munmaps page 1 " +
-      "(MMU_NOTIFY_UNMAP). What the two-invalidation shapes cannot give: two exclusion periods on one " +
-      "notifier inside one populate pass (a seq that moved by two periods, not one), a retry whose " +
-      "second pass is hit again (a migration hits the first, the munmap the second), and one period " +
-      "holding two callbacks on the notifier with one cur_seq (the munmap's bracket open across both " +
-      "migrations, which start while its callback runs). The device then reads both pages: either may " +
-      "fault, neither may reach a page the CPU no longer maps there. Three threads: explored at " +
-      "preemption bound 1, which reaches all three (test/conformance-three-invalidations.test.ts checks it).",
+      "(MMU_NOTIFY_UNMAP). What the two-invalidation shapes cannot give: both migrations' exclusion " +
+      "periods inside one populate pass (the notifier's seq moved by two periods, not one), all three " +
+      "periods inside one pass, and one period that outlives one of its ranges (the munmap's bracket " +
+      "open across both migrations, which start while its callback runs: two callbacks on the notifier " +
+      "with one cur_seq, the first range ended before the second started). A retry whose second pass " +
+      "is hit again (a migration, then the munmap) it reaches as the overlapping shape does. The device " +
+      "then reads both pages: either may fault, neither may reach a page the CPU no longer maps there. " +
+      "Three threads: explored at preemption bound 1, which reaches all of these " +
+      "(test/conformance-three-invalidations.test.ts checks it).",
     exploration: BOUND1,
     async run(s) {
       const buf = await mustRegister(s, BASE, 2 * P);
