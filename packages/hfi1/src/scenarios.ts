@@ -574,7 +574,7 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
   "successive-migrations-and-munmap-race-populate": both54and55(
     "stale-access",
     FIXME,
-    `the setup race through the munmap of page 1, between pin_rcv_pages and hfi1_mmu_rb_insert; the two migrations of page 0 add nothing: before the pin each moves the page and the pin gets the new one, after it ${MIGRATION_REFUSED}`,
+    `the setup race through the munmap of page 1, between pin_rcv_pages and hfi1_mmu_rb_insert; the two migrations of page 0 add nothing: before the pin each moves the page and the pin gets the new one; after it migrate_page_move_mapping refuses the pinned page (-EAGAIN) and remove_migration_ptes maps it back (see MIGRATION_REFUSED); after the insert the handler's walk queues the TID as well`,
     "the FIXME race through the munmap of page 1, between the pin and mmu_interval_notifier_insert: no callback, and nothing calls read_retry; the migrations of page 0 are refused once it is pinned (MIGRATION_REFUSED) and queue the TID if they come after the insert",
     SETUP_RACE,
   ),
