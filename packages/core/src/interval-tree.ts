@@ -181,7 +181,17 @@ export class IntervalTree<T> {
 
   /** include/linux/rbtree.h: rb_first_cached()/rb_next() in-order walk @5.5 — every item. */
   items(): IterableIterator<T> {
-    return this.#walk("items", this.#tree.values, this.#generation);
+    return this.#walk("items", this.#inOrder(), this.#generation);
+  }
+
+  /** The library tree's in-order values, built once per generation (the oracles walk every step). */
+  #inOrderCache: { generation: number; entries: readonly Entry<T>[] } | null = null;
+  #inOrder(): readonly Entry<T>[] {
+    const c = this.#inOrderCache;
+    if (c !== null && c.generation === this.#generation) return c.entries;
+    const entries = this.#tree.values;
+    this.#inOrderCache = { generation: this.#generation, entries };
+    return entries;
   }
 
   #search(start: number, last: number): Entry<T>[] {

@@ -542,6 +542,14 @@ export class Execution {
   }
 
   /** Annotate the trace (kernel function entry/exit, notes). Free when not recording. */
+  /**
+   * Whether this execution records a trace (a replay does; exploration does not): a caller
+   * whose point detail costs something to format builds it only then.
+   */
+  get tracing(): boolean {
+    return this.tracer.events !== null;
+  }
+
   trace(kind: TraceEventKind, op: string, object?: string, detail?: string): void {
     if (this.tracer.events === null || this.running === null) return;
     this.emit(this.running, kind, op, object, detail);

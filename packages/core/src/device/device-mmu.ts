@@ -121,12 +121,13 @@ export class DeviceMmu {
       this.version++;
       n++;
     }
-    ex.trace(
-      "note",
-      "device_map",
-      this.name,
-      pages.map((p) => `${hex(p.addr)}->${p.page ? hex(p.page.pfn) : "none"}`).join(" "),
-    );
+    if (ex.tracing)
+      ex.trace(
+        "note",
+        "device_map",
+        this.name,
+        pages.map((p) => `${hex(p.addr)}->${p.page ? hex(p.page.pfn) : "none"}`).join(" "),
+      );
     return n;
   }
 
@@ -148,7 +149,7 @@ export class DeviceMmu {
   /** Tear down shadow PTEs in [start, end) (PFNCLR, MTT zap, TID unprogram). */
   async unmap(start: number, end: number): Promise<number> {
     const ex = this.kernel.ex;
-    await ex.point("device_unmap", this.name, `[${hex(start)}, ${hex(end)})`);
+    await ex.point("device_unmap", this.name, ex.tracing ? `[${hex(start)}, ${hex(end)})` : undefined);
     let n = 0;
     for (const a of [...this.entries.keys()]) {
       if (a >= start && a < end) {
@@ -166,7 +167,11 @@ export class DeviceMmu {
    */
   async access(addr: number, write: boolean, value?: number): Promise<AccessResult> {
     const ex = this.kernel.ex;
-    await ex.point("device_access", this.name, `${write ? "write" : "read"} ${hex(addr)}`);
+    await ex.point(
+      "device_access",
+      this.name,
+      ex.tracing ? `${write ? "write" : "read"} ${hex(addr)}` : undefined,
+    );
     const e = this.entries.get(addr);
     if (e === undefined) return { ok: false, fault: "not-mapped" };
     if (write && !e.write) return { ok: false, fault: "read-only" };
