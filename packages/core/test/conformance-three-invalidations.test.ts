@@ -8,10 +8,10 @@
 // own bound and nothing breaks there, and that a run without preemptions reaches none of them.
 // (Pointed at overlapping-invalidations-race-populate or migrate-then-munmap-at-buffer-edges, the
 // first test fails: they reach only the second pass hit again.)
-import { ExhaustiveStrategy, Lockdep, runExecution, type TraceEvent } from "@mnlab/sim";
+import type { TraceEvent } from "@mnlab/sim";
 import { describe, expect, it } from "vitest";
-import { CONFORMANCE, type ConformanceScenario, POPULATE_RETRY, scenarioProgram } from "../src/index.ts";
-import { referenceDriver } from "./reference-driver.ts";
+import { CONFORMANCE, type ConformanceScenario, POPULATE_RETRY } from "../src/index.ts";
+import { exploreConformance } from "./support.ts";
 
 const NAME = "successive-migrations-and-munmap-race-populate";
 
@@ -89,20 +89,12 @@ function shapesOf(trace: readonly TraceEvent[], retries: number): Set<Shape> {
 
 /** Explore c at bound until every shape was seen (or the bounded space ends). */
 async function explored(c: ConformanceScenario, bound: number) {
-  const program = scenarioProgram(referenceDriver("interval"), { ...c, expected: {} });
-  const strategy = new ExhaustiveStrategy(bound);
   const seen = new Set<Shape>();
-  const failures: string[] = [];
-  let executions = 0;
-  for (let i = 0; i < 20_000 && strategy.beginExecution(i); i++) {
-    const o = await runExecution(program, strategy, new Lockdep(true), 10_000, true);
-    strategy.endExecution(o);
-    executions++;
-    if (o.failure !== null) failures.push(`${o.failure.kind}: ${o.failure.message}`);
+  const r = await exploreConformance(c, bound, (o) => {
     for (const s of shapesOf(o.trace ?? [], o.counters[POPULATE_RETRY] ?? 0)) seen.add(s);
-    if (seen.size === SHAPES) break; // seen: the rest of the space is the scenario suites' work
-  }
-  return { seen, failures, executions };
+    return seen.size === SHAPES;
+  });
+  return { seen, ...r };
 }
 
 const scenario = () => {

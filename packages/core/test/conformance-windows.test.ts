@@ -4,10 +4,10 @@
 // between read_begin and the fault, between the fault and the user lock, between the retry
 // check and the device programming, and during a retry's second pass — on the textbook 5.5
 // user, whose populate the trace shows step by step. It also checks that nothing breaks there.
-import { ExhaustiveStrategy, Lockdep, runExecution, type TraceEvent } from "@mnlab/sim";
+import type { TraceEvent } from "@mnlab/sim";
 import { describe, expect, it } from "vitest";
-import { CONFORMANCE, type ConformanceScenario, scenarioProgram } from "../src/index.ts";
-import { referenceDriver } from "./reference-driver.ts";
+import { CONFORMANCE, type ConformanceScenario } from "../src/index.ts";
+import { exploreConformance } from "./support.ts";
 
 type Window = "read_begin..fault" | "fault..lock" | "retry..map" | "second pass";
 
@@ -53,22 +53,14 @@ async function explored(
   bound: number,
   enough: (hit: Set<Window>, overlapped: boolean) => boolean = () => false,
 ) {
-  const program = scenarioProgram(referenceDriver("interval"), { ...c, expected: {} });
-  const strategy = new ExhaustiveStrategy(bound);
   const hit = new Set<Window>();
-  const failures: string[] = [];
   let overlapped = false;
-  let executions = 0;
-  for (let i = 0; i < 20_000 && strategy.beginExecution(i); i++) {
-    const o = await runExecution(program, strategy, new Lockdep(true), 10_000, true);
-    strategy.endExecution(o);
-    executions++;
-    if (o.failure !== null) failures.push(`${o.failure.kind}: ${o.failure.message}`);
+  const r = await exploreConformance(c, bound, (o) => {
     for (const w of windowsHit(o.trace ?? [])) hit.add(w);
     overlapped ||= startedInsideACallback(o.trace ?? []);
-    if (enough(hit, overlapped)) break; // seen: the rest of the space is the scenario suites' work
-  }
-  return { hit, failures, overlapped, executions };
+    return enough(hit, overlapped);
+  });
+  return { hit, overlapped, ...r };
 }
 
 const byName = (n: string) => {

@@ -16,6 +16,7 @@ import {
 } from "@mnlab/sim";
 import { expect } from "vitest";
 import {
+  type ConformanceScenario,
   installCoreInvariants,
   installDeviceOracles,
   Kernel,
@@ -28,7 +29,9 @@ import {
   mmuIntervalSetSeq,
   mmuNotifierRegister,
   PAGE_SIZE,
+  scenarioProgram,
 } from "../src/index.ts";
+import { referenceDriver } from "./reference-driver.ts";
 
 export const BASE = 0x10000;
 export const P = PAGE_SIZE;
@@ -182,4 +185,29 @@ export class ClassicGate {
 
 function pick(r: { event: MmuNotifierEvent; start: number; end: number; blockable: boolean }) {
   return { event: r.event, start: r.start, end: r.end, blockable: r.blockable };
+}
+
+/**
+ * Explore conformance scenario `c` on the textbook 5.5 user (reference-driver.ts) at `bound`,
+ * unreduced and traced, handing each execution to `visit` until it returns true (what the test
+ * looks for was seen: the rest of the space is the scenario suites' work), the bounded space
+ * ends, or 20,000 executions ran. Returns the failures met and the executions run.
+ */
+export async function exploreConformance(
+  c: ConformanceScenario,
+  bound: number,
+  visit: (o: ExecutionOutcome) => boolean,
+): Promise<{ failures: string[]; executions: number }> {
+  const program = scenarioProgram(referenceDriver("interval"), { ...c, expected: {} });
+  const strategy = new ExhaustiveStrategy(bound);
+  const failures: string[] = [];
+  let executions = 0;
+  for (let i = 0; i < 20_000 && strategy.beginExecution(i); i++) {
+    const o = await runExecution(program, strategy, new Lockdep(true), 10_000, true);
+    strategy.endExecution(o);
+    executions++;
+    if (o.failure !== null) failures.push(`${o.failure.kind}: ${o.failure.message}`);
+    if (visit(o)) break;
+  }
+  return { failures, executions };
 }
