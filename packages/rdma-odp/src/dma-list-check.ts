@@ -86,10 +86,10 @@ export function installDmaListCheck(
   writeBit: number,
 ): void {
   // What the verdict depends on: the entries, the PTEs, the pages' freed state and whether
-  // an invalidation is open; also the check's cache key, as in installDeviceOracles. No
-  // umem_mutex gating: every store and clear of an entry is one step (map_dma_single_page,
-  // unmap_dma_pages), so no half-done update is visible, and gating on the lock would make
-  // every umem_mutex acquire and release visible to the check.
+  // an invalidation is open; also the check's cache key (skipUnchanged), as in
+  // installDeviceOracles. No umem_mutex gating: every store and clear of an entry is one
+  // step (map_dma_single_page, unmap_dma_pages), so no half-done update is visible, and
+  // gating on the lock would make every umem_mutex acquire and release visible to the check.
   const watch = (): string => {
     let key = String(k.pages.freedCount);
     for (const u of umems()) {
@@ -100,20 +100,16 @@ export function installDmaListCheck(
     }
     return key;
   };
-  let clean = "";
   k.ex.addCheck(
     "stale-access",
     () => {
-      const key = watch();
-      if (key === clean) return null;
       for (const u of umems()) {
         if (u.freed || u.owningMm.activeInvalidations !== 0) continue;
         const bad = judge(u, writeBit);
         if (bad !== null) return bad;
       }
-      clean = key;
       return null;
     },
-    { watch },
+    { watch, skipUnchanged: true },
   );
 }

@@ -44,6 +44,12 @@ export interface CheckOptions {
    * gates itself instead (protectedBy naming no lock, isHeld() inside) must give a watch.
    */
   watch?: () => string | number;
+  /**
+   * Run the check only when its watch key is not the one it last passed at, in every run, not
+   * only while a reduction samples the keys (InvariantChecks.run): for a check whose watch is a
+   * cheap cache key (version counters) in front of a costly walk. Needs a watch.
+   */
+  skipUnchanged?: boolean;
 }
 
 /** A check that failed: the kind it reports and its message. */
@@ -58,6 +64,7 @@ export class InvariantChecks {
     check: InvariantCheck;
     protectedBy: CheckOptions["protectedBy"];
     watch: CheckOptions["watch"];
+    skipUnchanged: boolean;
   }[] = [];
   /** Checks registered without a watch: every step is visible to them. */
   private unwatched = 0;
@@ -80,7 +87,15 @@ export class InvariantChecks {
   }
 
   add(name: FailureKind, check: InvariantCheck, opts: CheckOptions): void {
-    this.checks.push({ name, check, protectedBy: opts.protectedBy, watch: opts.watch });
+    if (opts.skipUnchanged === true && opts.watch === undefined)
+      throw new Error(`sim: check ${name}: skipUnchanged needs a watch`);
+    this.checks.push({
+      name,
+      check,
+      protectedBy: opts.protectedBy,
+      watch: opts.watch,
+      skipUnchanged: opts.skipUnchanged === true,
+    });
     if (opts.protectedBy !== undefined) this.protectedCount++;
     if (opts.watch === undefined && opts.protectedBy === undefined) this.unwatched++;
   }
@@ -160,14 +175,15 @@ export class InvariantChecks {
    * check whose key is the one it last passed at is not run again: its watch covers all that
    * its result depends on (CheckOptions.watch), so nothing it reads has been written since,
    * and it would pass again. The reduction already relies on that contract; a missing field
-   * in a watch is as unsound there as here.
+   * in a watch is as unsound there as here. A check registered with `skipUnchanged` has its
+   * key taken here when no reduction sampled it.
    */
   run(onlyProtected = false, keys?: readonly (string | undefined)[]): CheckFailure | null {
     const checks = this.checks;
     for (let i = 0; i < checks.length; i++) {
-      const { name, check, protectedBy } = checks[i]!;
+      const { name, check, protectedBy, skipUnchanged } = checks[i]!;
       if (onlyProtected && protectedBy === undefined) continue;
-      const key = keys?.[i];
+      const key = keys?.[i] ?? (skipUnchanged ? this.watchKey(i) : undefined);
       if (key !== undefined && key === this.passedAt[i]) continue;
       if (protectedBy !== undefined && this.anyHeld(protectedBy)) continue;
       const r = check();

@@ -541,7 +541,6 @@ export class Execution {
     this.settle?.();
   }
 
-  /** Annotate the trace (kernel function entry/exit, notes). Free when not recording. */
   /**
    * Whether this execution records a trace (a replay does; exploration does not): a caller
    * whose point detail costs something to format builds it only then.
@@ -550,6 +549,7 @@ export class Execution {
     return this.tracer.events !== null;
   }
 
+  /** Annotate the trace (kernel function entry/exit, notes). Free when not recording. */
   trace(kind: TraceEventKind, op: string, object?: string, detail?: string): void {
     if (this.tracer.events === null || this.running === null) return;
     this.emit(this.running, kind, op, object, detail);

@@ -26,4 +26,38 @@ describe("invariant checks", () => {
     expect(o.failure?.message).toBe("x is 1");
     expect(o.failure?.thread).toBe(1);
   });
+
+  it("skipUnchanged: a check runs only when its watch key moved since it last passed", async () => {
+    const state = { version: 0 };
+    let runs = 0;
+    const program: Program = async (ex) => {
+      ex.addCheck(
+        "stale-access",
+        () => {
+          runs++;
+          return null;
+        },
+        { watch: () => state.version, skipUnchanged: true },
+      );
+      const a = ex.spawn("a", async () => {
+        for (let i = 0; i < 5; i++) await ex.condResched();
+        state.version++;
+        for (let i = 0; i < 5; i++) await ex.condResched();
+      });
+      await a.join();
+    };
+    const o = await runOnce(program);
+    expect(o.failure).toBeNull();
+    // Once at key 0, once at key 1: the other points see a key it passed at.
+    expect(runs).toBe(2);
+  });
+
+  it("skipUnchanged without a watch is refused", async () => {
+    const program: Program = async (ex) => {
+      ex.addCheck("stale-access", () => null, { skipUnchanged: true });
+    };
+    const o = await runOnce(program);
+    expect(o.failure?.kind).toBe("exception");
+    expect(o.failure?.message).toMatch(/skipUnchanged needs a watch/);
+  });
 });

@@ -254,9 +254,9 @@ export type SwitchableOracle = (typeof SWITCHABLE_ORACLES)[number];
 export function installDeviceOracles(kernel: Kernel, opts: DeviceOracleOptions = {}): void {
   kernel.oracles.unsafeMap = opts.unsafeMap ?? true;
   // The verdict is a function of the entries, the PTEs, the pages' freed state and whether
-  // an invalidation is open: re-check only when one of them moved since the last clean check.
-  // The same key is the check's watch (sim checks.ts): a partial-order reduction orders the
-  // steps that change it, and only those, against each other. A device the check skips (its
+  // an invalidation is open: re-check only when one of them moved since the last clean check
+  // (skipUnchanged). The same key is the check's watch (sim checks.ts): a partial-order
+  // reduction orders the steps that change it, and only those, against each other. A device the check skips (its
   // mm inside an invalidation, or retired) contributes only that it is skipped, so the PTE
   // changes between invalidate start and end do not count as seen; versions only grow, so an
   // equal key means nothing the check judges was written.
@@ -269,12 +269,9 @@ export function installDeviceOracles(kernel: Kernel, opts: DeviceOracleOptions =
     }
     return key;
   };
-  let clean = "";
   kernel.ex.addCheck(
     "stale-access",
     () => {
-      const key = stateKey();
-      if (key === clean) return null;
       for (const d of kernel.devices) {
         if (d.retired || d.mm.activeInvalidations !== 0) continue;
         for (const e of d.all()) {
@@ -282,9 +279,8 @@ export function installDeviceOracles(kernel: Kernel, opts: DeviceOracleOptions =
           if (bad !== null) return { kind: bad.kind, message: `${d.name}: at rest, ${bad.message}` };
         }
       }
-      clean = key;
       return null;
     },
-    { watch: stateKey },
+    { watch: stateKey, skipUnchanged: true },
   );
 }

@@ -347,8 +347,8 @@ export class BporStrategy implements Strategy {
     ): void => {
       const clock = Int32Array.from(threadClock[p]!);
       const any = prim0 === -1;
-      // Only the steps that touch one of this step's objects matter (the others are skipped
-      // by touches() and merge no clock), so walk those, newest first: the steps indexed
+      // Only the steps that touch one of this step's objects matter (the others do not
+      // conflict with it and merge no clock), so walk those, newest first: the steps indexed
       // under each object and every ANY_OBJECT step, merged. A step on ANY_OBJECT meets all.
       lists.length = 0;
       lists.push(anySteps);
