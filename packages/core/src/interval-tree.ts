@@ -184,13 +184,23 @@ export class IntervalTree<T> {
     return this.#walk("items", this.#inOrder(), this.#generation);
   }
 
+  /**
+   * Every item in order, as an array of its own that no later change touches (a change makes
+   * the next call build a new one): for the oracles, which look at the whole tree at every
+   * step and need no walk that checks for changes.
+   */
+  inOrderItems(): readonly T[] {
+    this.#inOrder();
+    return this.#inOrderCache!.items;
+  }
+
   /** The library tree's in-order values, built once per generation (the oracles walk every step). */
-  #inOrderCache: { generation: number; entries: readonly Entry<T>[] } | null = null;
+  #inOrderCache: { generation: number; entries: readonly Entry<T>[]; items: readonly T[] } | null = null;
   #inOrder(): readonly Entry<T>[] {
     const c = this.#inOrderCache;
     if (c !== null && c.generation === this.#generation) return c.entries;
     const entries = this.#tree.values;
-    this.#inOrderCache = { generation: this.#generation, entries };
+    this.#inOrderCache = { generation: this.#generation, entries, items: entries.map((e) => e.item) };
     return entries;
   }
 

@@ -65,6 +65,8 @@ export class InvariantChecks {
     protectedBy: CheckOptions["protectedBy"];
     watch: CheckOptions["watch"];
     skipUnchanged: boolean;
+    /** watchKey's last key of a watched protected check, and what it was made of. */
+    lastKey?: { base: string; mask: number; key: string };
   }[] = [];
   /** Checks registered without a watch: every step is visible to them. */
   private unwatched = 0;
@@ -108,13 +110,30 @@ export class InvariantChecks {
    */
   watchKey(i: number): string {
     const c = this.checks[i]!;
-    let key = c.watch === undefined ? "" : String(c.watch());
-    if (c.protectedBy !== undefined) {
-      const list = typeof c.protectedBy === "function" ? c.protectedBy() : c.protectedBy;
+    const base = c.watch === undefined ? "" : String(c.watch());
+    if (c.protectedBy === undefined) return base;
+    const list = typeof c.protectedBy === "function" ? c.protectedBy() : c.protectedBy;
+    if (c.watch !== undefined) {
+      // The watch and which locks are held, as a bit mask: the same key (one reference, a
+      // cheap compare at every point) while neither changes.
+      let mask = 0;
+      let n = 0;
       for (const l of list) {
-        key += this.isHeld(l) ? "|1" : "|0";
-        if (c.watch === undefined) key += `,${this.releases.get(l) ?? 0}`;
+        if (n < 30 && this.isHeld(l)) mask |= 1 << n;
+        n++;
       }
+      if (n <= 30) {
+        const last = c.lastKey;
+        if (last !== undefined && last.base === base && last.mask === mask) return last.key;
+        const key = `${base}|${mask}`;
+        c.lastKey = { base, mask, key };
+        return key;
+      }
+    }
+    let key = base;
+    for (const l of list) {
+      key += this.isHeld(l) ? "|1" : "|0";
+      if (c.watch === undefined) key += `,${this.releases.get(l) ?? 0}`;
     }
     return key;
   }

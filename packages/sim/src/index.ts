@@ -55,3 +55,4 @@ export { type Holdable, SimThread, type ThreadHandle, type ThreadState } from ".
 export { decodeToken, encodeToken, type RecordedExecution, type ReplayToken } from "./token.ts";
 export { formatEvent, formatTrace, type TraceEvent, type TraceEventKind } from "./trace.ts";
 export type { Waitable } from "./waitable.ts";
+export { NumericWatchKey } from "./watch-key.ts";

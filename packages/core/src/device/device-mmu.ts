@@ -14,7 +14,7 @@
  * the map is then checked to happen under the user lock, after a false read_retry with
  * that seq and no set_seq since (item 16, `unsafe-map`).
  */
-import type { Holdable } from "@mnlab/sim";
+import { type Holdable, NumericWatchKey } from "@mnlab/sim";
 import type { Kernel } from "../kernel.ts";
 import type { MmStruct } from "../mm/mm.ts";
 import { hex, type Page } from "../mm/page.ts";
@@ -260,14 +260,20 @@ export function installDeviceOracles(kernel: Kernel, opts: DeviceOracleOptions =
   // mm inside an invalidation, or retired) contributes only that it is skipped, so the PTE
   // changes between invalidate start and end do not count as seen; versions only grow, so an
   // equal key means nothing the check judges was written.
+  // Taken at every point: numbers, the same key while none moves (@mnlab/sim NumericWatchKey).
+  const w = new NumericWatchKey();
   const stateKey = (): string => {
-    let key = String(kernel.pages.freedCount);
+    w.begin();
+    w.push(kernel.pages.freedCount);
     for (const d of kernel.devices) {
-      if (d.retired) key += "|r";
-      else if (d.mm.activeInvalidations !== 0) key += "|a";
-      else key += `|${d.version},${d.mm.pt.version}`;
+      if (d.retired) w.push(-1);
+      else if (d.mm.activeInvalidations !== 0) w.push(-2);
+      else {
+        w.push(d.version);
+        w.push(d.mm.pt.version);
+      }
     }
-    return key;
+    return w.end();
   };
   kernel.ex.addCheck(
     "stale-access",

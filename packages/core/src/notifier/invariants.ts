@@ -76,7 +76,7 @@
  *  30 global gating: a liveness contrast, not a safety property; shown by nouveau V6 and
  *     hmm54.test (b), asserted nowhere at run time
  */
-import { type Holdable, Mutex, RwSemaphore, SpinLock } from "@mnlab/sim";
+import { type Holdable, Mutex, NumericWatchKey, RwSemaphore, SpinLock } from "@mnlab/sim";
 import { ULONG_MAX } from "../interval-tree.ts";
 import type { Kernel } from "../kernel.ts";
 import type { MmStruct } from "../mm/mm.ts";
@@ -273,32 +273,56 @@ class CoreOracle implements CoreEvents {
 }
 
 /**
- * What the state check (checkMm) reads, as one string (its watch, @mnlab/sim checks.ts): per
+ * What the state check (checkMm) reads, as one key (its watch, @mnlab/sim checks.ts): per
  * mm whether its lock is held (the check then skips it, and nothing else of it counts), else
  * the seq, the counts, the tree, the deferred list and the callbacks the oracle saw enter and
  * leave for it, and the RELEASE callbacks. A step that changes none of it is invisible to the
- * check, and a partial-order reduction may reorder it freely.
+ * check, and a partial-order reduction may reorder it freely. Taken at every point, so built
+ * as numbers (NumericWatchKey: the same string while none moves); lists go length first.
  */
-function stateWatch(kernel: Kernel, oracle: CoreOracle): string {
+function stateWatch(kernel: Kernel, oracle: CoreOracle, w: NumericWatchKey): string {
   const ex = kernel.ex;
-  let key = "";
+  w.begin();
   for (const mm of kernel.mms) {
     const nmm = mm.notifierMm;
-    key += `|${id(mm)}`;
-    if (nmm === null || !nmm.hasItree) continue;
-    if (ex.isHeld(nmm.lock)) {
-      key += "h";
+    w.push(id(mm));
+    if (nmm === null || !nmm.hasItree) {
+      w.push(-1);
       continue;
     }
-    key += `:${mm.exited ? 1 : 0},${mm.activeInvalidations},${nmm.invalidateSeq},${nmm.activeInvalidateRanges}t`;
-    for (const sub of nmm.itree.items()) key += `${id(sub)}.${sub.invalidateSeq},`;
-    key += "d";
-    for (const sub of nmm.deferredList) key += `${id(sub)}.${sub.invalidateSeq}.${sub.rbEmpty ? 1 : 0},`;
+    if (ex.isHeld(nmm.lock)) {
+      w.push(-2);
+      continue;
+    }
+    w.push(mm.exited ? 1 : 0);
+    w.push(mm.activeInvalidations);
+    w.push(nmm.invalidateSeq);
+    w.push(nmm.activeInvalidateRanges);
+    const items = nmm.itree.inOrderItems();
+    w.push(items.length);
+    for (const sub of items) {
+      w.push(id(sub));
+      w.push(sub.invalidateSeq);
+    }
+    w.push(nmm.deferredList.length);
+    for (const sub of nmm.deferredList) {
+      w.push(id(sub));
+      w.push(sub.invalidateSeq);
+      w.push(sub.rbEmpty ? 1 : 0);
+    }
   }
-  key += "r";
-  for (const c of oracle.running) key += `${id(c.sub)}.${c.sub.mm === null ? 0 : id(c.sub.mm)},`;
-  for (const [sub, n] of oracle.releases) key += `${id(sub)}x${n},`;
-  return key;
+  w.push(-3);
+  w.push(oracle.running.length);
+  for (const c of oracle.running) {
+    w.push(id(c.sub));
+    w.push(c.sub.mm === null ? 0 : id(c.sub.mm));
+  }
+  w.push(oracle.releases.size);
+  for (const [sub, n] of oracle.releases) {
+    w.push(id(sub));
+    w.push(n);
+  }
+  return w.end();
 }
 
 /**
@@ -306,25 +330,38 @@ function stateWatch(kernel: Kernel, oracle: CoreOracle): string {
  * (then it judges nothing), else per mm whose lock is free its liveness, its open
  * invalidations, the interval core's count and the 5.4 hmm's `notifiers` counts.
  */
-function countsWatch(kernel: Kernel): string {
+function countsWatch(kernel: Kernel, w: NumericWatchKey): string {
   const ex = kernel.ex;
-  if (ex.isHeld(kernel.invalidateStartMap)) return "S";
-  let key = "";
+  w.begin();
+  if (ex.isHeld(kernel.invalidateStartMap)) {
+    w.push(-4);
+    return w.end();
+  }
   for (const mm of kernel.mms) {
     const nmm = mm.notifierMm;
-    key += `|${id(mm)}`;
-    if (nmm === null) continue;
-    if (ex.isHeld(nmm.lock)) {
-      key += "h";
+    w.push(id(mm));
+    if (nmm === null) {
+      w.push(-1);
       continue;
     }
-    key += `:${mm.alive ? 1 : 0}${mm.exited ? 1 : 0},${mm.activeInvalidations},${nmm.hasItree ? nmm.activeInvalidateRanges : "-"}l`;
+    if (ex.isHeld(nmm.lock)) {
+      w.push(-2);
+      continue;
+    }
+    w.push(mm.alive ? 1 : 0);
+    w.push(mm.exited ? 1 : 0);
+    w.push(mm.activeInvalidations);
+    w.push(nmm.hasItree ? nmm.activeInvalidateRanges : -5);
     for (const sub of nmm.list) {
       const notifiers = (sub as unknown as { notifiers?: unknown }).notifiers;
-      if (sub.internal && typeof notifiers === "number") key += `${id(sub)}.${notifiers},`;
+      if (sub.internal && typeof notifiers === "number") {
+        w.push(id(sub));
+        w.push(notifiers);
+      }
     }
+    w.push(-6);
   }
-  return key;
+  return w.end();
 }
 
 /** Stable small ids for the watch key (identity matters to the checks, not names). */
@@ -340,6 +377,8 @@ function id(o: object): number {
 export function installCoreInvariants(kernel: Kernel): void {
   const oracle = new CoreOracle(kernel);
   observers.set(kernel, oracle);
+  const stateKey = new NumericWatchKey();
+  const countsKey = new NumericWatchKey();
   kernel.ex.addCheck(
     "core-invariant",
     () => {
@@ -356,7 +395,7 @@ export function installCoreInvariants(kernel: Kernel): void {
     },
     // An empty protectedBy: the check also runs the moment any lock is released (a state
     // that lasts from an unlock to the thread's next point is seen), and gates itself per mm.
-    { protectedBy: () => [], watch: () => stateWatch(kernel, oracle) },
+    { protectedBy: () => [], watch: () => stateWatch(kernel, oracle, stateKey) },
   );
   kernel.ex.addCheck(
     "core-invariant",
@@ -373,7 +412,7 @@ export function installCoreInvariants(kernel: Kernel): void {
       }
       return null;
     },
-    { watch: () => countsWatch(kernel) },
+    { watch: () => countsWatch(kernel, countsKey) },
   );
 }
 
@@ -420,7 +459,7 @@ function checkMm(mm: MmStruct, oracle: CoreOracle): string | null {
   }
   // 1
   if (active === 0 && odd) return `invalidate_seq ${seq} is odd while no range is active (invariant 1)`;
-  for (const sub of nmm.itree.items()) {
+  for (const sub of nmm.itree.inOrderItems()) {
     if ((sub.invalidateSeq & 1) !== 1) return `${sub.name} seq ${sub.invalidateSeq} is even (invariant 1)`;
   }
   for (const sub of nmm.deferredList) {
@@ -458,7 +497,7 @@ function checkMm(mm: MmStruct, oracle: CoreOracle): string | null {
   }
   if (w.frozen.size !== nmm.itree.size)
     return `the tree changed size while invalidate_seq ${seq} is odd (invariant 4)`;
-  for (const sub of nmm.itree.items()) {
+  for (const sub of nmm.itree.inOrderItems()) {
     if (!w.frozen.has(sub))
       return `${sub.name} entered the tree while invalidate_seq ${seq} is odd (invariant 4)`;
   }
