@@ -294,8 +294,10 @@ export class BporStrategy implements Strategy {
     // Frame index of each thread choice point (choice indices count data choices too).
     const frameOf = (choice: number): Frame | undefined =>
       choice < 0 || choice >= this.frames.length ? undefined : this.frames[choice];
-    const stepClock: Int32Array[] = [];
-    const threadClock: Int32Array[] = Array.from({ length: threads }, () => new Int32Array(threads));
+    // Vector clocks, one row of `threads` entries per step in one buffer (row n: the scratch
+    // row of a pending step), and each thread's latest row (-1: none yet, the zero clock).
+    const clocks = new Int32Array((n + 1) * threads);
+    const threadRow = new Int32Array(threads).fill(-1);
     // Where the run of consecutive steps of one thread containing step i began.
     const blockStart = new Int32Array(n);
     for (let i = 0; i < n; i++)
@@ -319,7 +321,12 @@ export class BporStrategy implements Strategy {
     for (let i = 0; i < n; i++) {
       prim[i] = idOf(log.object[i]!);
       const a = log.also[i];
-      alsoIds.push(a === undefined ? undefined : Int32Array.from(a, idOf));
+      if (a === undefined) alsoIds.push(undefined);
+      else {
+        const ai = new Int32Array(a.length);
+        for (let j = 0; j < a.length; j++) ai[j] = idOf(a[j]!);
+        alsoIds.push(ai);
+      }
     }
     /** The steps so far by object they touch (primary or also), and those on ANY_OBJECT. */
     const stepsOn = new Map<number, number[]>();
@@ -345,7 +352,12 @@ export class BporStrategy implements Strategy {
       k: number,
       update: boolean,
     ): void => {
-      const clock = Int32Array.from(threadClock[p]!);
+      // This step's clock starts as its thread's latest (program order) and joins the clock
+      // of every earlier step it conflicts with.
+      const c0 = k * threads;
+      const from = threadRow[p]!;
+      if (from < 0) clocks.fill(0, c0, c0 + threads);
+      else clocks.copyWithin(c0, from * threads, from * threads + threads);
       const any = prim0 === -1;
       // Only the steps that touch one of this step's objects matter (the others do not
       // conflict with it and merge no clock), so walk those, newest first: the steps indexed
@@ -380,28 +392,34 @@ export class BporStrategy implements Strategy {
         // and the clock are the same as the full scan's; only the walk is shorter.
         let covered = true;
         for (let t = 0; t < threads; t++)
-          if (t !== p && firstStep[t]! <= i && clock[t]! <= i) {
+          if (t !== p && firstStep[t]! <= i && clocks[c0 + t]! <= i) {
             covered = false;
             break;
           }
         if (covered) break;
+        // Steps on one object all conflict (footprint.ts: no read/write split), so each is
+        // ordered after every older step on that object, and its clock holds theirs: once a
+        // list's newest step is merged, the rest of that list can neither race with this step
+        // nor add to its clock. So each list gives at most one step.
         if (!any)
           for (let j = 0; j < lists.length; j++)
-            if (heads[j]! >= 0 && lists[j]![heads[j]!] === i) heads[j]!--;
+            if (heads[j]! >= 0 && lists[j]![heads[j]!] === i) heads[j] = -1;
         const q = log.thread[i]!;
-        if (q !== p && clock[q]! <= i) {
+        if (q !== p && clocks[c0 + q]! <= i) {
           // i is not ordered before this step by anything in between: a race.
           this.races++;
           this.raceBacktrack(log.choice[i]!, p);
           this.raceBacktrack(log.choice[blockStart[i]!]!, p);
         }
-        const ci = stepClock[i]!;
-        for (let t = 0; t < threads; t++) if (ci[t]! > clock[t]!) clock[t] = ci[t]!;
+        const ci = i * threads;
+        for (let t = 0; t < threads; t++)
+          if (clocks[ci + t]! > clocks[c0 + t]!) clocks[c0 + t] = clocks[ci + t]!;
+        // A step on ANY_OBJECT conflicts with, so is ordered after, every step before it.
+        if (prim[i] === -1) break;
       }
       if (update) {
-        clock[p] = k + 1;
-        stepClock[k] = clock;
-        threadClock[p] = clock;
+        clocks[c0 + p] = k + 1;
+        threadRow[p] = k;
         index(k);
       }
     };
