@@ -116,6 +116,8 @@ export class BporStrategy implements Strategy {
   /** Executions run at each level, and those replayed there from the level below. */
   private readonly perBound: number[] = [];
   private replayed = 0;
+  /** Footprint objects as small ints, the same across executions (addRaces). */
+  private readonly objectIds = new Map<string, number>();
 
   constructor(
     readonly preemptionBound: number,
@@ -309,7 +311,8 @@ export class BporStrategy implements Strategy {
 
     // Objects as small ints (ANY_OBJECT is -1), so that the backward scan below compares
     // numbers: string compares and array lookups there were most of a bpor execution's cost.
-    const ids = new Map<string, number>();
+    // The numbering is kept across executions (the same objects come back in every one).
+    const ids = this.objectIds;
     const idOf = (o: string): number => {
       if (o === ANY_OBJECT) return -1;
       let v = ids.get(o);
@@ -328,23 +331,22 @@ export class BporStrategy implements Strategy {
         alsoIds.push(ai);
       }
     }
-    /** The steps so far by object they touch (primary or also), and those on ANY_OBJECT. */
-    const stepsOn = new Map<number, number[]>();
-    const anySteps: number[] = [];
-    const addStep = (o: number, i: number): void => {
-      const l = stepsOn.get(o);
-      if (l === undefined) stepsOn.set(o, [i]);
-      else if (l[l.length - 1] !== i) l.push(i);
-    };
+    for (const q of log.pending) idOf(q.object);
+    // Steps on one object all conflict (footprint.ts: no read/write split), so each is ordered
+    // after every older step on that object and its clock holds theirs; a step on ANY_OBJECT
+    // is ordered after every step before it. So of the steps touching an object, only the
+    // newest so far can race with a later step or add to its clock: per object (primary or
+    // also) the newest step touching it, and the newest step on ANY_OBJECT (-1: none yet).
+    const lastOn = new Int32Array(ids.size).fill(-1);
+    let lastAny = -1;
     const index = (i: number): void => {
-      if (prim[i] === -1) anySteps.push(i);
-      else addStep(prim[i]!, i);
+      if (prim[i] === -1) lastAny = i;
+      else lastOn[prim[i]!] = i;
       const a = alsoIds[i];
-      if (a !== undefined) for (const x of a) addStep(x, i);
+      if (a !== undefined) for (const x of a) if (x !== -1) lastOn[x] = i;
     };
-    // The object lists a step's backward scan merges, reused across steps (no allocation).
-    const lists: number[][] = [];
-    let heads = new Int32Array(8);
+    // The candidate steps of one step's scan (those newest steps), reused across steps.
+    let cands = new Int32Array(8);
     const raceWith = (
       p: number,
       prim0: number,
@@ -360,30 +362,24 @@ export class BporStrategy implements Strategy {
       else clocks.copyWithin(c0, from * threads, from * threads + threads);
       const any = prim0 === -1;
       // Only the steps that touch one of this step's objects matter (the others do not
-      // conflict with it and merge no clock), so walk those, newest first: the steps indexed
-      // under each object and every ANY_OBJECT step, merged. A step on ANY_OBJECT meets all.
-      lists.length = 0;
-      lists.push(anySteps);
+      // conflict with it and merge no clock), and of those only the newest per object
+      // (above), walked newest first. A step on ANY_OBJECT meets all: it walks every step.
+      let count = 0;
       if (!any) {
-        const l = stepsOn.get(prim0);
-        if (l !== undefined) lists.push(l);
+        const need = 2 + (also0?.length ?? 0);
+        if (cands.length < need) cands = new Int32Array(need * 2);
+        cands[count++] = lastAny;
+        cands[count++] = lastOn[prim0]!;
+        if (also0 !== undefined) for (const o of also0) if (o !== -1) cands[count++] = lastOn[o]!;
       }
-      if (also0 !== undefined)
-        for (const o of also0) {
-          const l = o === -1 ? undefined : stepsOn.get(o);
-          if (l !== undefined) lists.push(l);
-        }
-      if (heads.length < lists.length) heads = new Int32Array(lists.length * 2);
-      for (let j = 0; j < lists.length; j++) heads[j] = lists[j]!.length - 1;
       let all = k;
       for (;;) {
         let i = -1;
         if (any) i = --all;
-        else
-          for (let j = 0; j < lists.length; j++) {
-            const h = heads[j]!;
-            if (h >= 0 && lists[j]![h]! > i) i = lists[j]![h]!;
-          }
+        else {
+          for (let j = 0; j < count; j++) if (cands[j]! > i) i = cands[j]!;
+          for (let j = 0; j < count; j++) if (cands[j] === i) cands[j] = -1;
+        }
         if (i < 0) break;
         // Nothing older can race with this step, nor add to its clock, once every other
         // thread with a step at or before i has a step at or after i ordered before this one:
@@ -397,13 +393,6 @@ export class BporStrategy implements Strategy {
             break;
           }
         if (covered) break;
-        // Steps on one object all conflict (footprint.ts: no read/write split), so each is
-        // ordered after every older step on that object, and its clock holds theirs: once a
-        // list's newest step is merged, the rest of that list can neither race with this step
-        // nor add to its clock. So each list gives at most one step.
-        if (!any)
-          for (let j = 0; j < lists.length; j++)
-            if (heads[j]! >= 0 && lists[j]![heads[j]!] === i) heads[j] = -1;
         const q = log.thread[i]!;
         if (q !== p && clocks[c0 + q]! <= i) {
           // i is not ordered before this step by anything in between: a race.
@@ -414,7 +403,7 @@ export class BporStrategy implements Strategy {
         const ci = i * threads;
         for (let t = 0; t < threads; t++)
           if (clocks[ci + t]! > clocks[c0 + t]!) clocks[c0 + t] = clocks[ci + t]!;
-        // A step on ANY_OBJECT conflicts with, so is ordered after, every step before it.
+        // A step on ANY_OBJECT is ordered after every step before it: nothing older is left.
         if (prim[i] === -1) break;
       }
       if (update) {
