@@ -57,15 +57,27 @@ export class Scheduler {
    * null when no thread is runnable (the execution then advances the clock or ends).
    */
   pick(from: SimThread | null, step: number): SimThread | null {
-    const enabled: number[] = [];
-    for (const t of this.live) if (t.state === "runnable") enabled.push(t.id);
-    if (from?.relaxing === true && enabled.length > 1) enabled.splice(enabled.indexOf(from.id), 1);
-    if (enabled.length === 0) return null;
+    // Most points have one runnable thread: count first, and build the options (which a
+    // recorded choice keeps) only when there is a choice.
+    let count = 0;
+    let only = -1;
+    for (const t of this.live)
+      if (t.state === "runnable") {
+        count++;
+        only = t.id;
+      }
+    const stepsAside = from?.relaxing === true && count > 1;
+    if (stepsAside) count--;
+    if (count === 0) return null;
     const current = from !== null && from.state === "runnable" && !from.relaxing ? from.id : -1;
     let chosen: number;
-    if (enabled.length === 1) {
-      chosen = enabled[0]!;
+    if (count === 1) {
+      if (stepsAside) for (const t of this.live) if (t.state === "runnable" && t !== from) only = t.id;
+      chosen = only;
     } else {
+      const enabled: number[] = [];
+      for (const t of this.live)
+        if (t.state === "runnable" && !(stepsAside && t === from)) enabled.push(t.id);
       chosen = this.chooser.pickThread(enabled, current, step);
       if (!enabled.includes(chosen)) {
         throw new Error(`sim: strategy picked thread ${chosen}, not among runnable [${enabled.join(",")}]`);
@@ -75,7 +87,7 @@ export class Scheduler {
     }
     const next = this.threads[chosen]!;
     if (this.footprints !== null) {
-      const choice = enabled.length === 1 ? -1 : this.choicePoints.length - 1;
+      const choice = count === 1 ? -1 : this.choicePoints.length - 1;
       this.footprints.step(next, this.checks?.opaque === true ? ANY_OBJECT : next.footprint, choice);
     }
     return next;

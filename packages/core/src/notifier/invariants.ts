@@ -374,6 +374,9 @@ function id(o: object): number {
   return n;
 }
 
+/** An empty protectedBy, one array for every point (not a new one per call). */
+const NO_LOCKS: readonly Holdable[] = [];
+
 export function installCoreInvariants(kernel: Kernel): void {
   const oracle = new CoreOracle(kernel);
   observers.set(kernel, oracle);
@@ -395,7 +398,7 @@ export function installCoreInvariants(kernel: Kernel): void {
     },
     // An empty protectedBy: the check also runs the moment any lock is released (a state
     // that lasts from an unlock to the thread's next point is seen), and gates itself per mm.
-    { protectedBy: () => [], watch: () => stateWatch(kernel, oracle, stateKey) },
+    { protectedBy: NO_LOCKS, watch: () => stateWatch(kernel, oracle, stateKey) },
   );
   kernel.ex.addCheck(
     "core-invariant",
