@@ -82,6 +82,18 @@ describe("harness", () => {
     expect(atZero.executions).toBeLessThan(r.executions);
   });
 
+  it("lets a driver's conformance override replace the scenario's per-variant explorations too", () => {
+    const expectations = Object.fromEntries(CONFORMANCE.map((c) => [c.name, pass]));
+    const name = "overlapping-invalidations-race-populate";
+    const suite = conformance(expectations).find((x) => x.name === name)!;
+    expect(suite.explorationByVariant?.interval).toBeDefined();
+    const own = { strategy: "exhaustive", preemptionBound: 2, executions: 1_234 } as const;
+    const s = conformance(expectations, { [name]: own }).find((x) => x.name === name)!;
+    expect(s.explorationByVariant).toBeUndefined();
+    expect(explorationFor(s, "interval")).toBe(own);
+    expect(explorationFor(s, "legacy")).toBe(own);
+  });
+
   it("refuses a conformance table with a scenario left out", () => {
     expect(() => conformance({ "populate-vs-munmap": pass })).toThrow(/no expectations given/);
   });

@@ -301,7 +301,9 @@ export const CONFORMANCE: readonly ConformanceScenario[] = [
 /**
  * The conformance scenarios with a driver's expectations attached. Every scenario needs an
  * entry (variant id -> expectation); an exploration override per scenario is allowed where
- * a driver's model needs a different bound to exhaust its space.
+ * a driver's model needs a different bound to exhaust its space. An override is the
+ * driver's exploration for every variant: it replaces the scenario's per-variant ones
+ * (Scenario.explorationByVariant) too, which are the suite's defaults.
  */
 export function conformance(
   expectations: Record<string, Record<string, Expectation>>,
@@ -314,6 +316,9 @@ export function conformance(
   return CONFORMANCE.map((c) => {
     const expected = expectations[c.name];
     if (expected === undefined) throw new Error(`conformance: no expectations given for "${c.name}"`);
-    return { ...c, expected, exploration: explorations[c.name] ?? c.exploration };
+    const own = explorations[c.name];
+    if (own === undefined) return { ...c, expected };
+    const { explorationByVariant: _suiteDefaults, ...rest } = c;
+    return { ...rest, expected, exploration: own };
   });
 }
