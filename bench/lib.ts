@@ -109,6 +109,54 @@ export async function collect(smoke: boolean): Promise<Record<string, Stats>> {
   return out;
 }
 
+/**
+ * Run the registered benchmarks in `rounds` interleaved rounds: each round measures every one
+ * in turn (a short mitata measure each), so that a slower stretch of a shared machine falls on
+ * all of them alike, and a ratio of two is taken per round (rounds[i][name] is that round's
+ * p50). The stats returned per name are over the rounds' p50s. A smoke run measures once.
+ */
+export async function collectRounds(
+  smoke: boolean,
+  rounds: number,
+): Promise<{ stats: Record<string, Stats>; rounds: Record<string, number>[] }> {
+  if (smoke) {
+    const stats = await collect(true);
+    return { stats, rounds: [Object.fromEntries(Object.entries(stats).map(([k, v]) => [k, v.p50]))] };
+  }
+  const list = registered.splice(0);
+  const per: Record<string, number>[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const round: Record<string, number> = {};
+    for (const { name, fn } of list) {
+      const st = await measure(fn, { min_cpu_time: 250 * 1e6, min_samples: 4 });
+      round[name] = st.p50;
+    }
+    per.push(round);
+  }
+  const stats: Record<string, Stats> = {};
+  for (const { name } of list) {
+    const xs = per.map((r) => r[name]!).sort((a, b) => a - b);
+    const q = (f: number): number => xs[Math.min(xs.length - 1, Math.floor(f * xs.length))]!;
+    stats[name] = {
+      p50: median(xs),
+      p75: q(0.75),
+      p99: xs[xs.length - 1]!,
+      avg: xs.reduce((a, b) => a + b, 0) / xs.length,
+      min: xs[0]!,
+      max: xs[xs.length - 1]!,
+      samples: xs.length,
+    };
+  }
+  return { stats, rounds: per };
+}
+
+/** The median of numbers (the mean of the middle two for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 export function emit(obj: unknown): void {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
 }

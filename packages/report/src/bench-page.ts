@@ -60,8 +60,10 @@ const DESCRIPTIONS: Record<string, string> = {
     "invalidation in the mm (the global gate), 5.5 only for those that hit its notifier.",
   explorer:
     "The explorer's own cost on one conformance race (populate-vs-munmap), each variant in its own process, next " +
-    "to the floor of resolving as many promises one at a time as the exploration takes steps: `timesFloor` is " +
-    "how many times the floor the model and its oracles cost.",
+    "to two floors measured in the same process: the bare runtime's step (`timesRuntime`, issue 18's figure, " +
+    "target at most 10×: the median of the ratios of seven interleaved rounds, so that load on a shared machine " +
+    "falls on both sides alike; `timesRuntimeRounds` lists them) and resolving as many promises one at a time " +
+    "as the exploration takes steps (`timesFloor`).",
   catalogued:
     "Executions to the first failure (1-based, unshrunk) for every catalogued bug — each scenario a variant is " +
     "expected to fail — on the current models (bench/catalogued.ts; counts, no wall clock): `reports` under the " +
