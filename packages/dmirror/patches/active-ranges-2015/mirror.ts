@@ -36,6 +36,10 @@
  * mmap_sem is held for read across the attempt, so the lock order is mmap_sem -> mutex, the
  * order of every invalidation that holds mmap_sem (munmap takes it for write and then the
  * callback's mutex).
+ *
+ * Not modelled: lib/test_hmm.c's HMM_DMIRROR_SNAPSHOT ioctl (a read_begin / hmm_range_fault /
+ * read_retry loop of its own, with nothing in the 2015 API to build it on), so the device
+ * context offers no second file (openFile) and the two hmm.snapshot-* selftests say so.
  */
 import {
   type AccessResult,
