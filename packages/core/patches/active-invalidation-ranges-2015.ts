@@ -77,11 +77,17 @@
  * pattern (and deadlocks, as the review showed), one drops the lock and retries.
  *
  * Evaluation (reports/core-patches/active-invalidation-ranges-2015.md): no built-in variant of
- * any driver changes its verdict but one, amdgpu legacy K3-kfd-queue-runs-on-evicted-pages,
- * "fixed" only within the budget: its exhaustive search stops at 8,000 executions, the merged
- * core's use-after-free comes at execution 2,765, and the list's extra scheduling points (a
- * lock, a store and a wake-up per start and end) enlarge the space — with --executions 40000
- * the patched core's space is 13,828 executions and the same use-after-free comes at 12,047.
+ * any driver changes its verdict but one, amdgpu legacy overlapping-invalidations-race-populate,
+ * "fixed" only within the budget: its exhaustive search at bound 1 stops at 4,000 executions,
+ * the merged core's use-after-free comes at execution 3,575, and the list's extra scheduling
+ * points (a lock, a store and a wake-up per start and end) enlarge the space — with
+ * --executions 40000 the patched core's bound-1 space is 5,993 executions and the same
+ * use-after-free comes at 4,441 (`mnlab test amdgpu --variant legacy --scenario
+ * overlapping-invalidations-race-populate --core <this file> --executions 40000`). (Until
+ * amdgpu's K3 row moved to bound 1, the same budget artefact showed on it.) The dmirror
+ * variants below have no SNAPSHOT ioctl (the 2015 API has nothing to build it on), so the two
+ * hmm.snapshot-* selftests cannot run on them: those rows are the scenario saying so, counted
+ * as regressions by the evaluation.
  *
  * The deadlock detector needs to know whom a wait_valid sleeper waits for: the wait queue
  * here names, as the threads whose progress would wake it, the threads that listed the ranges
