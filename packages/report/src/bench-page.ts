@@ -158,13 +158,29 @@ function isRecord(x: Json | undefined): x is { [k: string]: Json } {
   return typeof x === "object" && x !== null && !Array.isArray(x);
 }
 
+function isNumberList(x: Json | undefined): x is number[] {
+  return Array.isArray(x) && x.length > 0 && x.every((v) => typeof v === "number");
+}
+
+/** A record's scalars, its records' scalars as `key.sub`, and a list of numbers as one cell. */
 function flatRow(o: { [k: string]: Json }): Row {
   const row: Row = {};
   for (const [k, v] of Object.entries(o)) {
     if (isScalar(v)) row[k] = v;
+    else if (isNumberList(v)) row[k] = v.map((n) => sig3(n)).join(", ");
     else if (isRecord(v)) for (const [k2, v2] of Object.entries(v)) if (isScalar(v2)) row[`${k}.${k2}`] = v2;
   }
   return row;
+}
+
+/** A single measurement: scalars, lists of numbers, and records of scalars (mitata's stats). */
+function isMeasurement(v: Json | undefined): boolean {
+  return (
+    isRecord(v) &&
+    Object.values(v).every(
+      (w) => isScalar(w) || isNumberList(w) || (isRecord(w) && Object.values(w).every(isScalar)),
+    )
+  );
 }
 
 interface BenchTable {
@@ -191,9 +207,10 @@ function findTables(x: Json, path: string[], out: BenchTable[]): void {
     return;
   }
   if (!isRecord(x)) return;
-  // One flat object per implementation (a single measurement each): one row per key.
+  // One object per implementation (a single measurement each; the explorer's carries mitata's
+  // stats per benchmark and its rounds' ratios): one row per key.
   const vals = Object.values(x);
-  if (vals.length > 0 && vals.every((v) => isRecord(v) && Object.values(v).every(isScalar))) {
+  if (vals.length > 0 && vals.every(isMeasurement)) {
     const rows = Object.entries(x).map(([name, v]) => {
       const row = flatRow(v as { [k: string]: Json });
       return Object.values(row).includes(name) ? row : { series: name, ...row };
