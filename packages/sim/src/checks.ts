@@ -66,7 +66,7 @@ export class InvariantChecks {
     watch: CheckOptions["watch"];
     skipUnchanged: boolean;
     /** watchKey's last key of a watched protected check, and what it was made of. */
-    lastKey?: { base: string; mask: number; key: string };
+    lastKey?: { base: string; mask: number; n: number; key: string };
   }[] = [];
   /** Checks registered without a watch: every step is visible to them. */
   private unwatched = 0;
@@ -114,8 +114,9 @@ export class InvariantChecks {
     if (c.protectedBy === undefined) return base;
     const list = typeof c.protectedBy === "function" ? c.protectedBy() : c.protectedBy;
     if (c.watch !== undefined) {
-      // The watch and which locks are held, as a bit mask: the same key (one reference, a
-      // cheap compare at every point) while neither changes.
+      // The watch, which locks are held (a bit mask) and how many are listed: the bit string
+      // the general form below spells out, as the same key (one reference, a cheap compare
+      // at every point) while none of it changes.
       let mask = 0;
       let n = 0;
       for (const l of list) {
@@ -124,9 +125,9 @@ export class InvariantChecks {
       }
       if (n <= 30) {
         const last = c.lastKey;
-        if (last !== undefined && last.base === base && last.mask === mask) return last.key;
-        const key = `${base}|${mask}`;
-        c.lastKey = { base, mask, key };
+        if (last !== undefined && last.base === base && last.mask === mask && last.n === n) return last.key;
+        const key = `${base}|${mask}/${n}`;
+        c.lastKey = { base, mask, n, key };
         return key;
       }
     }
