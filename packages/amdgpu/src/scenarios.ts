@@ -750,15 +750,15 @@ const NEW_SCENARIO_EXPLORATION_BY_VARIANT: Record<string, Record<string, Explora
   "successive-migrations-and-munmap-race-populate": { interval: exhaustive(2, 100_000) },
 };
 
-export const conformanceScenarios: Scenario[] = conformance(CONFORMANCE_EXPECTED).map((c) => {
-  const byVariant = NEW_SCENARIO_EXPLORATION_BY_VARIANT[c.name];
-  return {
-    ...c,
-    run: thenExit(c.run),
-    exploration: NEW_SCENARIO_EXPLORATION[c.name] ?? exhaustive(2),
-    ...(byVariant === undefined ? {} : { explorationByVariant: byVariant }),
-  };
-});
+export const conformanceScenarios: Scenario[] = conformance(
+  CONFORMANCE_EXPECTED,
+  {},
+  NEW_SCENARIO_EXPLORATION_BY_VARIANT,
+).map((c) => ({
+  ...c,
+  run: thenExit(c.run),
+  exploration: NEW_SCENARIO_EXPLORATION[c.name] ?? exhaustive(2),
+}));
 
 export const scenarios: Scenario[] = [...referenceScenarios, ...conformanceScenarios];
 

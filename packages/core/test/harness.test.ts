@@ -94,6 +94,27 @@ describe("harness", () => {
     expect(explorationFor(s, "legacy")).toBe(own);
   });
 
+  it("gives a driver's variant its own exploration on top of the scenario's per-variant ones", () => {
+    const both: Record<string, Expectation> = { legacy: { verdict: "pass" }, interval: { verdict: "pass" } };
+    const expectations = Object.fromEntries(CONFORMANCE.map((c) => [c.name, both]));
+    const deeper = { strategy: "exhaustive", preemptionBound: 2, executions: 4_321 } as const;
+    const name = "successive-migrations-and-munmap-race-populate";
+    const suite = conformance(expectations).find((x) => x.name === name)!;
+    const s = conformance(expectations, {}, { [name]: { interval: deeper } }).find((x) => x.name === name)!;
+    expect(explorationFor(s, "interval")).toBe(deeper);
+    expect(explorationFor(s, "legacy")).toBe(suite.exploration);
+    // Merged over the suite's own per-variant explorations, which stay where not replaced.
+    const overlapping = "overlapping-invalidations-race-populate";
+    const o = conformance(expectations, {}, { [overlapping]: { legacy: deeper } }).find(
+      (x) => x.name === overlapping,
+    )!;
+    expect(explorationFor(o, "legacy")).toBe(deeper);
+    expect(o.explorationByVariant?.interval).toBeDefined();
+    expect(() => conformance(expectations, {}, { nope: { interval: deeper } })).toThrow(
+      /no scenario named "nope"/,
+    );
+  });
+
   it("refuses a conformance table with a scenario left out", () => {
     expect(() => conformance({ "populate-vs-munmap": pass })).toThrow(/no expectations given/);
   });

@@ -303,22 +303,34 @@ export const CONFORMANCE: readonly ConformanceScenario[] = [
  * entry (variant id -> expectation); an exploration override per scenario is allowed where
  * a driver's model needs a different bound to exhaust its space. An override is the
  * driver's exploration for every variant: it replaces the scenario's per-variant ones
- * (Scenario.explorationByVariant) too, which are the suite's defaults.
+ * (Scenario.explorationByVariant) too, which are the suite's defaults. `explorationsByVariant`
+ * gives a variant of the driver its own exploration of a scenario (the 5.5 variant one bound
+ * deeper, say), on top of the scenario's per-variant ones.
  */
 export function conformance(
   expectations: Record<string, Record<string, Expectation>>,
   explorations: Record<string, ExplorationSpec> = {},
+  explorationsByVariant: Record<string, Record<string, ExplorationSpec>> = {},
 ): Scenario[] {
   const names = new Set(CONFORMANCE.map((c) => c.name));
-  for (const n of Object.keys(expectations)) {
+  for (const n of [
+    ...Object.keys(expectations),
+    ...Object.keys(explorations),
+    ...Object.keys(explorationsByVariant),
+  ]) {
     if (!names.has(n)) throw new Error(`conformance: no scenario named "${n}"`);
   }
   return CONFORMANCE.map((c) => {
     const expected = expectations[c.name];
     if (expected === undefined) throw new Error(`conformance: no expectations given for "${c.name}"`);
     const own = explorations[c.name];
-    if (own === undefined) return { ...c, expected };
-    const { explorationByVariant: _suiteDefaults, ...rest } = c;
-    return { ...rest, expected, exploration: own };
+    const { explorationByVariant: suiteDefaults, ...rest } = c;
+    const byVariant = { ...(own === undefined ? suiteDefaults : {}), ...explorationsByVariant[c.name] };
+    return {
+      ...rest,
+      expected,
+      exploration: own ?? c.exploration,
+      ...(Object.keys(byVariant).length === 0 ? {} : { explorationByVariant: byVariant }),
+    };
   });
 }
