@@ -24,8 +24,9 @@ export function pnpm(args, opts = {}) {
 }
 
 /** Install exactly what pnpm-lock.yaml records; a fresh clone needs nothing else. */
-export function installFrozen() {
+export function installFrozen(opts = {}) {
   return pnpm(["install", "--frozen-lockfile", "--reporter=append-only"], {
     env: { ...process.env, npm_config_update_notifier: "false" },
+    ...opts,
   });
 }
