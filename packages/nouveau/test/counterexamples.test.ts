@@ -13,7 +13,7 @@ import {
   type Scenario,
 } from "@mnlab/core";
 import { describe, expect, it } from "vitest";
-import { driverPackage, interval, legacy, V1, V3, V8, variants } from "../src/index.ts";
+import { conformanceScenarios, driverPackage, interval, legacy, V1, V3, V8, variants } from "../src/index.ts";
 
 describe("nouveau counterexamples", () => {
   it.each([V1, V3])("replays the legacy counterexample of $name to the same trace", async (s) => {
@@ -92,5 +92,21 @@ describe("nouveau package", () => {
     ]);
     const patches = driverPackage.patches.map((p) => p.insertions - p.deletions).reduce((a, b) => a + b);
     expect(patches).toBe(50);
+  });
+
+  // The device access's oracle reads the CPU PTE at the address (device-mmu.ts access): the
+  // step names the objects the CPU side writes PTEs under, or a partial-order reduction takes
+  // an access before exit's zap and one after it for the same schedule and walks only one.
+  // Before the access named them, only the reduction's spare backtracks (the races a spawn or
+  // an exit causes, sim strategy/bpor.ts) happened to reach the stale read.
+  it("5.5 exit-during-populate: the reduced search reaches both kinds the unreduced one does", async () => {
+    const s = conformanceScenarios.find((c) => c.name === "exit-during-populate")!;
+    const kinds = async (reduction: "bpor" | "none") => {
+      const r = await runScenario(interval, s, { reduction });
+      expect(r.exhausted).toBe(true);
+      return [...new Set(r.violations.map((v) => v.kind))].sort();
+    };
+    expect(await kinds("bpor")).toEqual(["stale-access", "use-after-free"]);
+    expect(await kinds("none")).toEqual(["stale-access", "use-after-free"]);
   });
 });

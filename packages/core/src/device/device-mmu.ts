@@ -175,6 +175,12 @@ export class DeviceMmu {
     const e = this.entries.get(addr);
     if (e === undefined) return { ok: false, fault: "not-mapped" };
     if (write && !e.write) return { ok: false, fault: "read-only" };
+    // The oracle below reads the CPU's PTE at addr, which no device lock orders against the
+    // CPU side: the step touches the names the CPU side writes PTEs under (a range walk on
+    // the mm's, a one-page operation on the page's; @mnlab/sim footprint.ts), so a partial-
+    // order reduction walks the access both before and after a zap or a migration of it.
+    ex.touch(this.mm.name);
+    ex.touch(`${this.mm.name} ${hex(addr)}`);
     const bad = this.classify(e, write);
     if (bad !== null) ex.fail(bad.kind, `${this.name}: device ${write ? "write" : "read"} ${bad.message}`);
     if (write) e.page.data = value ?? e.page.data + 1;
