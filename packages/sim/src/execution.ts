@@ -33,7 +33,7 @@ import { leakedLocks } from "./detectors/leaked-locks.ts";
 import { checkLockOrder } from "./detectors/lock-order.ts";
 import { sleepInAtomic } from "./detectors/sleep-in-atomic.ts";
 import { ExecutionAborted, type Failure, type FailureKind, type WaitForEdge } from "./failure.ts";
-import { ANY_OBJECT, threadObject } from "./footprint.ts";
+import { ANY_OBJECT, spawnObject, threadObject } from "./footprint.ts";
 import type { Lockdep } from "./lockdep.ts";
 import type { ExecutionOptions, ExecutionOutcome } from "./outcome.ts";
 import { Scheduler } from "./scheduler.ts";
@@ -122,8 +122,11 @@ export class Execution {
     if (this.finished) throw new Error("sim: spawn after the execution finished");
     const t = new SimThread(this.scheduler.threads.length, name);
     this.scheduler.add(t);
-    t.footprint = threadObject(t.id);
-    if (this.running !== null) this.scheduler.footprints?.touch(this.running, t.footprint);
+    t.footprint = spawnObject(t.id);
+    if (this.running !== null) {
+      this.scheduler.footprints?.touch(this.running, t.footprint);
+      this.scheduler.footprints?.enable(this.running, t);
+    }
     const parked = new Promise<void>((r) => {
       t.resume = r;
     });
@@ -180,7 +183,11 @@ export class Execution {
       this.recordFailure("leaked-lock", leak, t);
       return;
     }
-    for (const j of t.joiners.splice(0)) this.unblock(j);
+    // A joiner is woken by this exit only (its wait has no timeout): the reduction is told.
+    for (const j of t.joiners.splice(0)) {
+      this.scheduler.footprints?.enable(t, j);
+      this.unblock(j);
+    }
     this.runChecks(t);
     if (this.failed !== null) return;
     const next = this.pickNext(null);
@@ -334,6 +341,18 @@ export class Execution {
     t.state = "runnable";
     t.blockedOn = null;
     t.deadline = null;
+  }
+
+  /**
+   * unblock(t) for a lock's release: the running thread held the lock `t` is blocked on and
+   * releases it, so `t` could not have run before this step in any schedule — only the
+   * holder's release wakes a lock's waiter, and locks block with no timeout. The reduction
+   * is told (footprint.ts FootprintLog.enabled; strategy/bpor.ts).
+   */
+  unblockOnRelease(t: SimThread): void {
+    if (t.state !== "blocked") return;
+    if (this.running !== null) this.scheduler.footprints?.enable(this.running, t);
+    this.unblock(t);
   }
 
   private switchTo(from: SimThread, to: SimThread): Promise<void> {

@@ -46,9 +46,12 @@
  * A check with protectedBy locks and no watch reads only what those locks protect; its
  * watch is their held state and release counts. Only a check with neither is opaque, and
  * then every step is ANY_OBJECT, as exhaustive search.
- * Thread lifetimes have an object of their own, `thread#<id>`: the spawner's step that
- * creates the thread, the thread's first step, the step that ends it (exit wakes joiners),
- * and a join's point and its wake-up all touch it.
+ * A thread's life has two objects of its own. Its creation, `spawn#<id>`: the spawner's step
+ * that creates it and the thread's first step touch it (so the first step is ordered after
+ * the spawn and its past). Its end, `thread#<id>`: the step that ends it (exit wakes
+ * joiners) and a join's point and its wake-up touch it. Two objects because a join reads
+ * only whether the thread is done, which its first step does not change: with one object,
+ * a join's point and the joined thread's first step conflicted and were walked both ways.
  * What the footprint does not see is model state touched between points without a lock and
  * without a point of its own; the models keep that to thread-local state or state protected
  * by a lock whose operations are points, and name the rest with Execution.touch(object) (an
@@ -72,9 +75,14 @@ export function checkObject(i: number): string {
 }
 const CHECK_OBJECTS: string[] = [];
 
-/** The object of a thread's lifetime (spawn, first step, exit, join). */
+/** The object of a thread's end (exit, join). */
 export function threadObject(id: number): string {
   return `thread#${id}`;
+}
+
+/** The object of a thread's creation (the spawn, the thread's first step). */
+export function spawnObject(id: number): string {
+  return `spawn#${id}`;
 }
 
 /** Whether two steps' footprints conflict (their order may matter). */
@@ -105,13 +113,21 @@ export interface FootprintLog {
   choice: number[];
   /** Objects a step touched beyond its point's (a thread it spawned or ended), by step index. */
   also: (string[] | undefined)[];
+  /**
+   * Threads a step made runnable that could not have run before it in any schedule, by step
+   * index (strategy/bpor.ts, races with the step that enables a thread): a thread it spawned,
+   * a lock's waiter it woke by releasing the lock it held (a spinlock's or mutex's unlock, an
+   * rwsem's up_read, up_write or downgrade handing the sem over), a joiner of the thread it
+   * ended.
+   */
+  enabled: (number[] | undefined)[];
   /** Threads not done when the execution ended, with the footprint of the step each would run next. */
   pending: { thread: number; object: string }[];
 }
 
 /** Collects a FootprintLog as the scheduler hands out turns. */
 export class FootprintRecorder {
-  readonly log: FootprintLog = { thread: [], object: [], choice: [], also: [], pending: [] };
+  readonly log: FootprintLog = { thread: [], object: [], choice: [], also: [], enabled: [], pending: [] };
   /** Index of each thread's latest step. */
   private readonly current: number[] = [];
 
@@ -121,6 +137,16 @@ export class FootprintRecorder {
     this.log.object.push(object);
     this.log.choice.push(choice);
     this.log.also.push(undefined);
+    this.log.enabled.push(undefined);
+  }
+
+  /** The running step of `t` made `woken` runnable, which no schedule could have run before it. */
+  enable(t: SimThread, woken: SimThread): void {
+    const i = this.current[t.id];
+    if (i === undefined) return;
+    const r = this.log.enabled[i];
+    if (r === undefined) this.log.enabled[i] = [woken.id];
+    else r.push(woken.id);
   }
 
   /** The running step of `t` also touches `object` (it spawned a thread, or it ends `t`). */

@@ -64,10 +64,14 @@ export class Mutex implements Holdable, Waitable {
     const ex = this.ex;
     const t = ex.self();
     await ex.point("mutex_unlock", this.name);
-    if (this.owner !== t)
+    const held = this.owner === t;
+    if (!held)
       ex.fail("kernel-warn", `${t.name} unlocks ${this.name} held by ${this.owner?.name ?? "nobody"}`);
     this.owner = null;
     ex.noteReleased(t, this, false);
-    for (const w of this.waiters.splice(0)) ex.unblock(w);
+    for (const w of this.waiters.splice(0)) {
+      if (held) ex.unblockOnRelease(w);
+      else ex.unblock(w);
+    }
   }
 }

@@ -121,7 +121,7 @@ export class RwSemaphore implements Holdable, Waitable {
     if (n === 1) this.readers.delete(t);
     else this.readers.set(t, n - 1);
     ex.noteReleased(t, this, false);
-    this.handOff();
+    this.handOff(true);
   }
 
   /** up_write() */
@@ -129,11 +129,11 @@ export class RwSemaphore implements Holdable, Waitable {
     const ex = this.ex;
     const t = ex.self();
     await ex.point("up_write", this.name);
-    if (this.writer !== t)
-      ex.fail("kernel-warn", `${t.name} up_write(${this.name}) without holding it for write`);
+    const held = this.writer === t;
+    if (!held) ex.fail("kernel-warn", `${t.name} up_write(${this.name}) without holding it for write`);
     this.writer = null;
     ex.noteReleased(t, this, false);
-    this.handOff();
+    this.handOff(held);
   }
 
   /** downgrade_write() */
@@ -141,32 +141,35 @@ export class RwSemaphore implements Holdable, Waitable {
     const ex = this.ex;
     const t = ex.self();
     await ex.point("downgrade_write", this.name);
-    if (this.writer !== t)
-      ex.fail("kernel-warn", `${t.name} downgrade_write(${this.name}) without holding it for write`);
+    const held = this.writer === t;
+    if (!held) ex.fail("kernel-warn", `${t.name} downgrade_write(${this.name}) without holding it for write`);
     this.writer = null;
     this.readers.set(t, 1);
-    this.handOffReaders();
+    this.handOffReaders(held);
   }
 
-  private handOff(): void {
+  /** Grant the queue's head what it waits for, if it can have it now; `held`: the releaser held the sem. */
+  private handOff(held: boolean): void {
     const head = this.queue[0];
     if (head === undefined || this.writer !== null) return;
     if (head.write) {
       if (this.readers.size > 0) return;
       this.queue.shift();
-      this.wake(head);
+      this.wake(head, held);
       return;
     }
-    this.handOffReaders();
+    this.handOffReaders(held);
   }
 
-  private handOffReaders(): void {
-    while (this.queue.length > 0 && !this.queue[0]!.write) this.wake(this.queue.shift()!);
+  private handOffReaders(held: boolean): void {
+    while (this.queue.length > 0 && !this.queue[0]!.write) this.wake(this.queue.shift()!, held);
   }
 
-  private wake(w: Waiter): void {
+  /** A release by a holder hands the sem over (the waiter could not have had it before: unblockOnRelease). */
+  private wake(w: Waiter, held: boolean): void {
     w.granted = true;
     this.grant(w.t, w.write);
-    this.ex.unblock(w.t);
+    if (held) this.ex.unblockOnRelease(w.t);
+    else this.ex.unblock(w.t);
   }
 }
