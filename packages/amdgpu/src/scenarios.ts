@@ -309,8 +309,8 @@ export const CK2: Scenario = {
       verdict: "pass",
       ref: "v2 review (Christian König, Jason Gunthorpe); core.md 1.8, 1.9",
       note:
-        "Exhausted at preemption bound 2 under the default bounded partial-order reduction: 12,786 " +
-        "executions for 5.5, 1,660 for 5.4 (without reduction 5.5 needs 48,543): five threads race (the " +
+        "Exhausted at preemption bound 2 under the default bounded partial-order reduction: 9,646 " +
+        "executions for 5.5, 1,355 for 5.4 (without reduction 5.5 needs 48,543): five threads race (the " +
         "two invalidations, the CS, two GPU jobs), and none of their steps is setup that could move " +
         "before the threads start.",
     },
@@ -377,8 +377,8 @@ export const K2: Scenario = {
       verdict: "pass",
       ref: "1.4, 1.6",
       note:
-        "Exhausted at preemption bound 2 under bounded partial-order reduction: 5.5 at 1,588 executions, " +
-        "5.4 at 4,795 (without the reduction 5,135 and 18,912, about 35 s together: the 5.4 restore " +
+        "Exhausted at preemption bound 2 under bounded partial-order reduction: 5.5 at 1,573 executions, " +
+        "5.4 at 4,856 (without the reduction 5,135 and 18,912, about 35 s together: the 5.4 restore " +
         "worker's get_user_pages registers an hmm_range and waits for it to be valid, every step of it " +
         "racing the migration).",
     },
@@ -425,15 +425,15 @@ export const K3: Scenario = {
       verdict: "pass",
       ref: "1.6 (notifier_lock around the eviction)",
       note:
-        "Exhausted at preemption bound 2 under the default bounded partial-order reduction: 20,843 " +
+        "Exhausted at preemption bound 2 under the default bounded partial-order reduction: 7,541 " +
         "executions (without reduction it does not exhaust 80,000: three threads started together, every " +
         "step of both migrations and the dispatch part of the race). 5.4's use-after-free needs one " +
         "preemption: its row is explored at bound 1 (below).",
     },
   },
   exploration: exhaustive(2, 24_000),
-  // The 5.4 row fails at bound 1 (execution 638 of the walk, which goes bound by bound) and its
-  // bound-1 space is exhausted in 1,766 executions (measured); run on to bound 2 it did not
+  // The 5.4 row fails at bound 1 (execution 232 of the walk, which goes bound by bound) and its
+  // bound-1 space is exhausted in 968 executions (measured); run on to bound 2 it did not
   // exhaust 24,000 executions and found no other kind, for a verdict it already had.
   explorationByVariant: { legacy: exhaustive(1, 4_000) },
 };
@@ -507,8 +507,8 @@ export const O5b: Scenario = {
       verdict: "pass",
       ref: "O5 (FIXME kept in 5.5)",
       note:
-        "Exhausted at preemption bound 2 under bounded partial-order reduction: 5.5 at 617 executions, " +
-        "5.4 at 2,319 (without the reduction 5,055 and 21,180). Moving the mm's first registration before " +
+        "Exhausted at preemption bound 2 under bounded partial-order reduction: 5.5 at 529 executions, " +
+        "5.4 at 2,100 (without the reduction 5,055 and 21,180). Moving the mm's first registration before " +
         "the threads (a KFD allocation over page 3) did not shrink the space, so the row is as it was. At " +
         "bound 2 the 5.4 run reaches the allocation's -EBUSY path, where the model leaked the BO (fixed: " +
         "alloc_memory_of_gpu's allocate_init_user_pages_failed unrefs it).",
@@ -663,7 +663,7 @@ export const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> =
     },
     interval: pass(
       "A1; 81fa1af31b5d; core.md 1.3, 1.8",
-      "Exhausted at preemption bound 2 in 89,600 executions (NEW_SCENARIO_EXPLORATION_BY_VARIANT): each " +
+      "Exhausted at preemption bound 2 in 88,452 executions (NEW_SCENARIO_EXPLORATION_BY_VARIANT): each " +
         "of the three callbacks set_seqs " +
         "under notifier_lock, so a CS whose read_begin came before one of them sees read_retry true under that " +
         "lock and restarts (-EAGAIN), however many periods the seq moved by; a read_begin inside a period the " +
@@ -722,8 +722,8 @@ export const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> =
 /**
  * The issue-22 scenarios on amdgpu: each CS is a long ioctl (reserve, VMA checks, hmm, the job).
  * Under the default bounded partial-order reduction three of them are exhausted at preemption
- * bound 2 in at most 5,781 executions (measured). overlapping-invalidations-race-populate (three
- * threads) costs more: its 5.5 space is exhausted at bound 2 in 43,816 executions (measured,
+ * bound 2 in at most 5,719 executions (measured). overlapping-invalidations-race-populate (three
+ * threads) costs more: its 5.5 space is exhausted at bound 2 in 37,034 executions (measured,
  * bound by bound), so the interval variant gets that exploration of its own (below), and the
  * 5.4 row, which reaches O1 at bound 1 (the walk goes bound by bound, so bound 1 is where it is
  * found first), stays there: running it to bound 2 as well would add about 60,000 executions to
@@ -738,15 +738,15 @@ const NEW_SCENARIO_EXPLORATION: Record<string, ExplorationSpec> = {
   "oom-reaper-sibling-blockable-zap": exhaustive(2, 8_000),
   "exit-sibling-munmap-all": exhaustive(2, 8_000),
   // Three threads, as overlapping-invalidations-race-populate: the 5.4 row at bound 1, where it fails
-  // (exhausted in 4,158 executions, measured); the 5.5 row at bound 2 (below).
+  // (exhausted in 4,153 executions, measured); the 5.5 row at bound 2 (below).
   "successive-migrations-and-munmap-race-populate": exhaustive(1, 6_000),
 };
 
 /** A variant's own exploration where it is not the scenario's (Scenario.explorationByVariant). */
 const NEW_SCENARIO_EXPLORATION_BY_VARIANT: Record<string, Record<string, ExplorationSpec>> = {
-  // Every 5.5 pass an exhausted search at bound 2 or more (issue 23): 43,816 executions (measured).
+  // Every 5.5 pass an exhausted search at bound 2 or more (issue 23): 37,034 executions (measured).
   "overlapping-invalidations-race-populate": { interval: exhaustive(2, 50_000) },
-  // Likewise: exhausted at bound 2 in 89,600 executions (measured).
+  // Likewise: exhausted at bound 2 in 88,452 executions (measured).
   "successive-migrations-and-munmap-race-populate": { interval: exhaustive(2, 100_000) },
 };
 

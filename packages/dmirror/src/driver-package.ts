@@ -149,7 +149,7 @@ const expectations: Record<string, Record<string, Expectation>> = {
   "overlapping-invalidations-race-populate": pass(
     "core.md 1.3",
     "The two ranges share one exclusion period: read_begin sleeps until both ended, and each callback " +
-      "set_seqs under the mutex. Exhausted at bound 2 (14,719 executions; the scenario's interval exploration).",
+      "set_seqs under the mutex. Exhausted at bound 2 (13,613 executions; the scenario's interval exploration).",
   ),
   "successive-migrations-and-munmap-race-populate": pass(
     "core.md 1.3, 1.8, 2.2",
@@ -157,7 +157,7 @@ const expectations: Record<string, Record<string, Expectation>> = {
       "sees check_retry (-EBUSY) or read_retry true and loops, however many periods the seq moved by; a " +
       "read_begin inside a period the whole-VA notifier is in sleeps until it ends — one period when the " +
       "munmap's bracket spans both migrations, whose callbacks then store the same cur_seq. A pass after the " +
-      "munmap fails on page 1 (-EFAULT). Exhausted at bound 2 in 34,922 executions (CONFORMANCE_EXPLORATION).",
+      "munmap fails on page 1 (-EFAULT). Exhausted at bound 2 in 33,329 executions (CONFORMANCE_EXPLORATION).",
   ),
   "one-page-buffer-neighbour-invalidations": pass(
     "core.md 6.2 item 11, 6.6",
@@ -177,7 +177,7 @@ const expectations: Record<string, Record<string, Expectation>> = {
 
 /**
  * dmirror's own exploration of a conformance scenario (its only variant is the 5.5 one): the
- * three-invalidation shape, at bound 1 in the suite, is exhausted at bound 2 in 34,922
+ * three-invalidation shape, at bound 1 in the suite, is exhausted at bound 2 in 33,329
  * executions (measured).
  */
 const CONFORMANCE_EXPLORATION: Record<string, ExplorationSpec> = {

@@ -591,7 +591,7 @@ const CONFORMANCE_EXPECTED: Record<string, Record<string, Expectation>> = {
     },
     interval: pass(
       "core.md 1.3",
-      "Exhausted at bound 2 (18,030 executions; the scenario's interval exploration): the two ranges share " +
+      "Exhausted at bound 2 (15,533 executions; the scenario's interval exploration): the two ranges share " +
         "one exclusion period; read_begin of a fresh per-fault " +
         "notifier sleeps until both ended, read_retry catches the callback that ran since.",
     ),

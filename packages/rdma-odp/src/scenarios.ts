@@ -513,7 +513,7 @@ export const conformanceExpectations: Record<string, Record<string, Expectation>
       "with lockdep off it passes, exhausted at bound 1 (test/deadlock.test.ts runs it): two open brackets keep notifiers_count at 2 until both end",
     ),
     ...intervalPass(
-      "exhausted at bound 2 (14,364 executions; the scenario's interval exploration): the two ranges share one exclusion period; read_retry catches both",
+      "exhausted at bound 2 (13,104 executions; the scenario's interval exploration): the two ranges share one exclusion period; read_retry catches both",
     ),
   },
   "successive-migrations-and-munmap-race-populate": {

@@ -704,8 +704,8 @@ export const conformanceExpectations: Record<string, Four> = {
 /**
  * The suite's two three-thread shapes run at bound 1 by default (their cost on the drivers with
  * long populates); on gntdev, whose map and unmap are a few steps, bound 2 exhausts them in a
- * few hundred executions per variant (measured: overlapping 324 PV, 254 HVM; successive 143 PV,
- * 315 HVM), so every variant here gets it.
+ * few hundred executions per variant (measured: overlapping 227 PV, 186 HVM; successive 125 PV,
+ * 234 HVM), so every variant here gets it.
  */
 const CONFORMANCE_EXPLORATION: Record<string, ExplorationSpec> = {
   "overlapping-invalidations-race-populate": BOUND2,

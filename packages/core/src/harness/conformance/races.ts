@@ -27,8 +27,8 @@ const BOUND1: ExplorationSpec = { strategy: "exhaustive", preemptionBound: 1, ex
 /**
  * The overlapping shape's `interval` variant, the one migration patches are judged against,
  * explored at bound 2 (Scenario.explorationByVariant): measured bound by bound, nouveau's
- * exhausts in 18,030 executions, dmirror's 14,719, rdma-odp's 14,364, radeon's 10,004, hfi1's
- * 6,877 (amdgpu's 43,816 under its own budget). The 5.4 variants stay at bound 1: where they
+ * exhausts in 15,533 executions, dmirror's 13,613, rdma-odp's 13,104, radeon's 9,329, hfi1's
+ * 6,050 (amdgpu's 37,034 under its own budget). The 5.4 variants stay at bound 1: where they
  * fail they fail there (amdgpu, nouveau, rdma-odp, hfi1), and running them to bound 2 as well
  * would double the cost for the old code.
  */
